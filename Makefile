@@ -1,0 +1,40 @@
+# `make demo` and `make test` bootstrap .venv themselves on a fresh machine.
+# Each extras set is installed once; a stamp file per set (re-made only when
+# setup.py changes) keeps re-runs from reinstalling.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest
+export USE_TF := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: demo test test-slow test-all bench clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-%: setup.py | $(BIN)/python
+	cp -p setup.py $@.tmp  # stamp keeps setup.py's mtime as of install start
+	$(BIN)/pip install --quiet --progress-bar off -e '.[$(subst +,$(comma),$*)]'
+	mv $@.tmp $@
+
+comma := ,
+
+demo: $(VENV)/.stamp-test
+	$(BIN)/text2tracks prepare --source synthetic --preset demo --out runs/demo/data
+
+test: $(VENV)/.stamp-test
+	$(PYTEST) -m "not slow" -q tests
+
+test-slow: $(VENV)/.stamp-test
+	$(PYTEST) -m slow -q tests
+
+test-all: $(VENV)/.stamp-test
+	$(PYTEST) -q tests
+
+bench: $(VENV)/.stamp-test
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

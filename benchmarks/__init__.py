@@ -1,0 +1,1 @@
+"""Reproducible performance harness; see `python -m benchmarks.run --help`."""

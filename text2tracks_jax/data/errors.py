@@ -1,0 +1,53 @@
+"""Input errors that name file, line and field, and the skip/raise policy.
+
+Every loader reports bad records through an `ErrorPolicy`: with `on_error="raise"`
+(the default) the first bad record stops the run with an `InputError`; with
+`on_error="skip"` the record is skipped and counted by kind, and the counts end
+up in the prepared dataset's manifest and stats summary. Nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+
+
+class InputError(ValueError):
+  """A bad input record: `path:line: field 'f': message`."""
+
+  def __init__(self, path, line, field, message, kind="invalid"):
+    self.path, self.line, self.field, self.kind = str(path), line, field, kind
+    self.message = message
+    where = self.path if line is None else f"{self.path}:{line}"
+    what = f" field '{field}':" if field else ""
+    super().__init__(f"{where}:{what} {message}")
+
+
+@dataclasses.dataclass
+class ErrorPolicy:
+  """Raises on the first bad record, or skips and counts them by kind."""
+
+  on_error: str = "raise"
+  skipped: collections.Counter = dataclasses.field(
+      default_factory=collections.Counter)
+  first_examples: dict = dataclasses.field(default_factory=dict)
+
+  def __post_init__(self):
+    if self.on_error not in ("raise", "skip"):
+      raise ValueError(f"on_error must be 'raise' or 'skip', got {self.on_error!r}")
+
+  def report(self, error: InputError) -> None:
+    """Raises `error`, or records it as one skipped record."""
+    if self.on_error == "raise":
+      raise error
+    self.skipped[error.kind] += 1
+    self.first_examples.setdefault(error.kind, str(error))
+
+  @property
+  def total_skipped(self) -> int:
+    return sum(self.skipped.values())
+
+  def summary(self) -> dict:
+    return {"on_error": self.on_error, "skipped": dict(self.skipped),
+            "first_skipped": dict(self.first_examples)}
