@@ -34,3 +34,12 @@ def test_gin_bindings_are_split_out():
 def test_prepare_requires_input_for_file_sources(tmp_path):
   with pytest.raises(SystemExit, match="needs --input"):
     cli.main(["prepare", "--source", "mpd", "--out", str(tmp_path / "d")])
+
+
+@pytest.mark.parametrize("flags", [["--source", "jsonl", "--input", "q.jsonl", "--max_slices", "2"],
+                                   ["--source", "synthetic", "--catalog", "c.jsonl"],
+                                   ["--source", "cpcd", "--input", "x", "--dedupe_tracks"]])
+def test_prepare_rejects_flags_of_other_sources(tmp_path, flags):
+  with pytest.raises(SystemExit, match="is not used with --source"):
+    cli.main(["prepare", "--out", str(tmp_path / "d")] + flags)
+  assert not (tmp_path / "d").exists()

@@ -40,23 +40,35 @@ def _split_gin_bindings(argv):
   return rest, bindings
 
 
+# Which `prepare` flags each source accepts (flag dest -> loader option).
+_SOURCE_FLAGS = {
+    "synthetic": {"preset": "preset"},
+    "mpd": {"input": "input_path", "max_slices": "max_slices",
+            "min_title_words": "min_title_words", "use_description": "use_description",
+            "dedupe_tracks": "dedupe_tracks", "split_fractions": "split_fractions"},
+    "cpcd": {"input": "input_path", "catalog": "catalog_path",
+             "split_fractions": "split_fractions"},
+    "jsonl": {"input": "input_path", "catalog": "catalog_path",
+              "split_fractions": "split_fractions"},
+}
+_PREPARE_DEFAULTS = {"preset": "demo", "use_description": False, "dedupe_tracks": False}
+
+
 def _cmd_prepare(args):
   from text2tracks_jax.data import prepare as prepare_lib  # pylint: disable=import-outside-toplevel
+  accepted = _SOURCE_FLAGS[args.source]
   options = {}
+  for dest in sorted({d for flags in _SOURCE_FLAGS.values() for d in flags}):
+    value = getattr(args, dest)
+    if value is None or value == _PREPARE_DEFAULTS.get(dest):
+      continue
+    if dest not in accepted:
+      raise SystemExit(f"error: --{dest} is not used with --source {args.source}")
+    options[accepted[dest]] = value
   if args.source == "synthetic":
-    if args.input:
-      raise SystemExit("error: --input is not used with --source synthetic (use --preset)")
     options["preset"] = args.preset
-  else:
-    if not args.input:
-      raise SystemExit(f"error: --source {args.source} needs --input PATH")
-    options["input_path"] = args.input
-    if args.catalog:
-      options["catalog_path"] = args.catalog
-    if args.max_slices is not None:
-      options["max_slices"] = args.max_slices
-    if args.min_title_words is not None:
-      options["min_title_words"] = args.min_title_words
+  elif not args.input:
+    raise SystemExit(f"error: --source {args.source} needs --input PATH")
   manifest = prepare_lib.prepare(args.source, args.out, on_error=args.on_error,
                                  seed=args.seed, **options)
   print(prepare_lib.format_stats(manifest))
@@ -83,7 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--catalog", help="catalog JSONL for --source jsonl")
   p.add_argument("--max_slices", type=int, help="mpd: read only the first N slice files")
   p.add_argument("--min_title_words", type=int,
-                 help="mpd: keep playlists whose title has at least this many words")
+                 help="mpd: keep playlists whose title has at least this many words (3)")
+  p.add_argument("--use_description", action="store_true",
+                 help="mpd: append the playlist description to the query")
+  p.add_argument("--dedupe_tracks", action="store_true",
+                 help="mpd: drop repeats of a track within a playlist (counted) "
+                      "instead of treating the playlist as a bad record")
+  p.add_argument("--split_fractions", type=float, nargs=3, metavar=("TRAIN", "VAL", "TEST"),
+                 help="file sources: split shares (hash of the normalised query)")
   p.add_argument("--on-error", "--on_error", dest="on_error", default="raise",
                  choices=["raise", "skip"], help="bad records: stop (default) or skip+count")
   p.add_argument("--seed", type=int, default=0)

@@ -50,6 +50,9 @@ def format_stats(manifest: dict) -> str:
   lines += [f"tracks {c['tracks']:,} ({c['train_tracks']:,} in train), artists {c['artists']:,}",
             f"popularity: top 1% of tracks hold {pop['top1pct_share']:.1%} of train pairs, "
             f"top 10% hold {pop['top10pct_share']:.1%}, Gini {pop['gini']:.3f}"]
+  filtered = {k: v for k, v in manifest["config"].get("filtered", {}).items() if v}
+  if filtered:
+    lines.append("filtered by design: " + ", ".join(f"{k}={v:,}" for k, v in sorted(filtered.items())))
   errors = manifest.get("errors", {})
   skipped = errors.get("skipped", {})
   if skipped:

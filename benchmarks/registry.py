@@ -1,0 +1,13 @@
+"""All benchmarks by name: each module contributes a `BENCHMARKS` dict.
+
+A benchmark is `fn(workdir: Path, quick: bool) -> dict` returning
+`{"headline": {...}, "targets": [{"what": str, "ok": bool}], ...}`.
+"""
+
+import importlib
+
+MODULES = ("benchmarks.bench_data", "benchmarks.bench_ids")
+
+BENCHMARKS = {}
+for _name in MODULES:
+  BENCHMARKS.update(importlib.import_module(_name).BENCHMARKS)
