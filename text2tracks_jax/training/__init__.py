@@ -1,0 +1,1 @@
+"""Gin-configured training: partitioning, optimizers, checkpoints, the train loop."""

@@ -1,0 +1,235 @@
+"""The train step and loop: one jitted, sharded step; exact resume; NaN guard.
+
+`Trainer` owns the mesh, the sharded train state {step, params, opt_state},
+the checkpointer and the metric writer. `fit(examples, total_steps)` runs
+from the latest checkpoint (or from scratch) to `total_steps`; the batch at
+step s is a pure function of (seed, s), and dropout randomness is
+`fold_in(rng, s)`, so a killed and resumed run ends where an uninterrupted
+one does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import linen as nn
+
+from text2tracks_jax.models import network
+from text2tracks_jax.training import partitioning
+from text2tracks_jax.training.checkpoints import Checkpointer, abstract_like
+from text2tracks_jax.training.input_pipeline import BatchIterator, TokenizedExamples
+
+
+class NonFiniteLossError(RuntimeError):
+  """The loss or gradient became NaN/inf; the last good checkpoint is kept."""
+
+
+def cross_entropy(logits, targets, weights, label_smoothing: float = 0.0,
+                  z_loss: float = 0.0):
+  """Weighted token cross-entropy, as T5X's `cross_entropy_with_logits`.
+
+  logits [B, T, V] float32, targets [B, T] int, weights [B, T] ->
+  (sum of weighted losses, sum of weights). With label smoothing the
+  minimum achievable loss is subtracted, so a perfect model scores 0.
+  """
+  vocab = logits.shape[-1]
+  confidence = 1.0 - label_smoothing
+  low = label_smoothing / (vocab - 1)
+  normalizer = -(confidence * jnp.log(confidence) + (vocab - 1) * low * jnp.log(low + 1e-20)) \
+      if label_smoothing else 0.0
+  soft = jax.nn.one_hot(targets, vocab) * (confidence - low) + low
+  log_z = jax.nn.logsumexp(logits, axis=-1)
+  loss = log_z - jnp.sum(soft * logits, axis=-1) - normalizer
+  loss = loss + z_loss * jnp.square(log_z)
+  return jnp.sum(loss * weights), jnp.sum(weights)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+  batch_size: int = 64
+  seed: int = 0
+  label_smoothing: float = 0.0
+  z_loss: float = 0.0
+  checkpoint_every_steps: int = 500
+  keep_checkpoints: int = 3
+  async_checkpoints: bool = True
+  log_every_steps: int = 50
+  eval_every_steps: int = 0
+
+
+class Trainer:
+  """Sharded training of a `network.T5Model` on `TokenizedExamples`."""
+
+  def __init__(self, model: network.T5Model, optimizer: optax.GradientTransformation,
+               workdir, config: TrainConfig, mesh=None, writer=None,
+               eval_fn: Optional[Callable[[Any, int], dict]] = None,
+               init_params: Optional[Any] = None, log: Callable[[str], None] = print):
+    self.model, self.optimizer, self.config = model, optimizer, config
+    self.mesh = mesh if mesh is not None else partitioning.create_mesh()
+    self.writer, self.eval_fn, self.log = writer, eval_fn, log
+    self.checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=config.keep_checkpoints,
+                                     async_save=config.async_checkpoints)
+    self._build_state_layout()
+    self._init_params = init_params
+    self._step_fn = self._compile_step()
+
+  # -- state -------------------------------------------------------------------
+  def _build_state_layout(self):
+    abstract_params = network.abstract_params(self.model)
+    param_shardings = partitioning.param_shardings(self.mesh, network.param_logical_axes(self.model))
+    abstract_opt = jax.eval_shape(self.optimizer.init, abstract_params)
+    opt_shardings = partitioning.opt_state_shardings(abstract_opt, abstract_params,
+                                                     param_shardings, self.mesh)
+    rep = partitioning.replicated(self.mesh)
+    self.state_shardings = {"step": rep, "params": param_shardings, "opt_state": opt_shardings}
+    self.abstract_state = abstract_like(
+        {"step": jax.ShapeDtypeStruct((), jnp.int32), "params": abstract_params,
+         "opt_state": abstract_opt}, self.state_shardings)
+
+  def init_state(self):
+    """Fresh state: given params (e.g. imported Flan-T5) or a seeded init."""
+    def make(rng, params):
+      if params is None:
+        params = nn.meta.unbox(network.init_variables(self.model, rng)["params"])
+      return {"step": jnp.zeros((), jnp.int32), "params": params,
+              "opt_state": self.optimizer.init(params)}
+    rng = jax.random.key(self.config.seed)
+    params = self._init_params
+    if params is not None:
+      params = jax.device_put(params, self.state_shardings["params"])
+    with self.mesh:
+      return jax.jit(make, out_shardings=self.state_shardings)(rng, params)
+
+  # -- the step ----------------------------------------------------------------
+  def _compile_step(self):
+    cfg, model, optimizer = self.config, self.model, self.optimizer
+    base_rng = jax.random.key(cfg.seed + 1)
+
+    def loss_fn(params, batch, rng):
+      logits = model.apply({"params": params}, batch["encoder_input_tokens"],
+                           batch["decoder_input_tokens"], batch["decoder_target_tokens"],
+                           enable_dropout=True, rngs={"dropout": rng})
+      total, weight = cross_entropy(logits, batch["decoder_target_tokens"],
+                                    batch["decoder_loss_weights"], cfg.label_smoothing,
+                                    cfg.z_loss)
+      return total / jnp.maximum(weight, 1.0), weight
+
+    def step_fn(state, batch):
+      rng = jax.random.fold_in(base_rng, state["step"])
+      (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+          state["params"], batch, rng)
+      updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+      params = optax.apply_updates(state["params"], updates)
+      grad_norm = optax.global_norm(grads)
+      finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
+      keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(finite, n, o), new, old)
+      new_state = {"step": state["step"] + 1, "params": keep(params, state["params"]),
+                   "opt_state": keep(opt_state, state["opt_state"])}
+      return new_state, {"loss": loss, "grad_norm": grad_norm, "finite": finite,
+                         "target_tokens": weight}
+
+    batch_sharding = partitioning.batch_sharding(self.mesh)
+    return jax.jit(step_fn, in_shardings=(self.state_shardings, batch_sharding),
+                   out_shardings=(self.state_shardings, partitioning.replicated(self.mesh)),
+                   donate_argnums=(0,))
+
+  def _global_batch(self, local: dict) -> dict:
+    sharding = partitioning.batch_sharding(self.mesh)
+    return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in local.items()}
+
+  # -- the loop ----------------------------------------------------------------
+  def restore_or_init(self, data_meta: dict):
+    step = self.checkpointer.latest_step()
+    if step is None:
+      return self.init_state(), 0
+    state, data = self.checkpointer.restore(step, self.abstract_state)
+    for key, value in data_meta.items():
+      if data.get(key) != value:
+        raise ValueError(f"checkpoint {self.checkpointer.directory}/{step} was written with "
+                         f"{key}={data.get(key)!r}, this run has {value!r}: the data order "
+                         "would differ, use a new workdir")
+    self.log(f"resumed from checkpoint step {step}")
+    return state, step
+
+  def fit(self, examples: TokenizedExamples, total_steps: int, learning_rate_fn=None):
+    """Trains to `total_steps` (resuming if a checkpoint exists); returns the state."""
+    cfg = self.config
+    it = BatchIterator(examples, cfg.batch_size, cfg.seed, jax.process_index(),
+                       jax.process_count())
+    data_meta = {"seed": cfg.seed, "batch_size": cfg.batch_size, "num_examples": len(examples)}
+    state, start = self.restore_or_init(data_meta)
+    progress = _Progress(start, total_steps, cfg.batch_size, self.log)
+    pending = None
+    with self.mesh:
+      for step in range(start, total_steps):
+        state, metrics = self._step_fn(state, self._global_batch(it.local_batch(step)))
+        if pending is not None:
+          self._check(*pending)
+        pending = (step, metrics)
+        done = step + 1
+        if done % cfg.log_every_steps == 0 or done == total_steps:
+          self._check(*pending)
+          pending = None
+          lr = float(learning_rate_fn(step)) if learning_rate_fn else None
+          scalars = progress.update(done, float(metrics["loss"]), lr)
+          self._write(done, scalars)
+        if cfg.eval_every_steps and self.eval_fn and done % cfg.eval_every_steps == 0:
+          self._write(done, self.eval_fn(state["params"], done))
+        if done % cfg.checkpoint_every_steps == 0 or done == total_steps:
+          if pending is not None:
+            self._check(*pending)
+            pending = None
+          self.checkpointer.save(done, state, {**data_meta, "step": done,
+                                               "epoch": done // it.steps_per_epoch})
+    self.checkpointer.wait()
+    return state
+
+  def _check(self, step: int, metrics):
+    if not bool(metrics["finite"]):
+      self.checkpointer.wait()
+      raise NonFiniteLossError(
+          f"non-finite loss/gradient at step {step + 1} (loss={float(metrics['loss'])}, "
+          f"grad_norm={float(metrics['grad_norm'])}); the update was not applied and the last "
+          f"good checkpoint is step {self.checkpointer.latest_step()}")
+
+  def _write(self, step: int, scalars: dict):
+    if self.writer is not None and scalars:
+      self.writer.write_scalars(step, scalars)
+      self.writer.flush()
+
+  def close(self):
+    self.checkpointer.close()
+
+
+class _Progress:
+  """One console line per log step: loss, lr, examples/s, ETA."""
+
+  def __init__(self, start: int, total: int, batch_size: int, log):
+    self.start, self.total, self.batch_size, self.log = start, total, batch_size, log
+    self.t0, self.last_step, self.last_t = time.time(), start, time.time()
+
+  def update(self, step: int, loss: float, lr: Optional[float]) -> dict:
+    now = time.time()
+    rate = (step - self.last_step) * self.batch_size / max(now - self.last_t, 1e-9)
+    overall = (step - self.start) / max(now - self.t0, 1e-9)
+    eta = (self.total - step) / max(overall, 1e-9)
+    self.last_step, self.last_t = step, now
+    lr_text = f" lr {lr:.2e}" if lr is not None else ""
+    self.log(f"step {step}/{self.total} ({step / self.total:.0%}) loss {loss:.4f}{lr_text} "
+             f"{rate:,.0f} ex/s ETA {_hms(eta)}")
+    scalars = {"loss": loss, "examples_per_second": rate}
+    if lr is not None:
+      scalars["learning_rate"] = lr
+    return scalars
+
+
+def _hms(seconds: float) -> str:
+  seconds = int(seconds)
+  h, rem = divmod(seconds, 3600)
+  return f"{h}h{rem // 60:02d}m" if h else f"{rem // 60}m{rem % 60:02d}s"
