@@ -23,10 +23,10 @@ _SMALL = {"of", "the", "for", "and", "to", "in", "a", "on", "from", "with", "but
           "x", "at", "by"}
 _ACRONYMS = {"edm", "dnb", "r&b", "rnb", "ost", "vgm", "ccm", "aor", "mpb", "ukg", "idm", "ebm",
              "nwobhm", "osdm", "hxc", "mtv", "dj", "mc", "ipod", "y2k", "khh", "wfh", "bbq", "pr"}
-_KEYBOARD = {c: n for c, n in zip("qwertyuiopasdfghjklzxcvbnm",
-                                  ["wa", "qes", "wrd", "etf", "ryg", "tuh", "yij", "uok", "ipl", "ol",
-                                   "qsz", "awdx", "sefc", "drgv", "fthb", "gyjn", "hukm", "jil", "kop",
-                                   "asx", "zsdc", "xdfv", "cfgb", "vghn", "bhjm", "njk"])}
+_KEYBOARD = dict(zip(  # key -> its neighbours, for fat-finger typos
+    "qwertyuiopasdfghjklzxcvbnm",
+    "wa qes wrd etf ryg tuh yij uok ipl ol qsz awdx sefc drgv fthb gyjn hukm jil kop asx zsdc "
+    "xdfv cfgb vghn bhjm njk".split()))
 
 
 def pattern_key(intent) -> str:
@@ -76,6 +76,8 @@ def title_case(text: str) -> str:
       out.append(w.upper())
     elif i and lw in _SMALL:
       out.append(lw)
+    elif w[:1].isdigit() or w[:1] == "'":
+      out.append(lw)  # '80s', "'90s", '2010s'
     else:
       out.append("-".join(capitalize(p) for p in w.split("-")))
   return " ".join(out)
@@ -90,11 +92,14 @@ class TitleWriter:
     artist_names: artist display names (indexed like the world's artists).
     rnd: the `random.Random` every choice is drawn from.
     noise: scales all user noise rates (0 gives clean user titles).
+    plain: share of user titles written the bare, common way (no fillers, no
+      noise), which many users share verbatim ("chill vibes").
   """
 
-  def __init__(self, lex, slang, artist_names, rnd: random.Random, noise: float = 1.0):
+  def __init__(self, lex, slang, artist_names, rnd: random.Random, noise: float = 1.0,
+               plain: float = 0.2):
     self.lex, self.slang, self.artist_names, self.rnd = lex, slang, artist_names, rnd
-    self.noise = noise
+    self.noise, self.plain = noise, plain
     self.user_templates = {k: lexicon.split(v) for k, v in lexicon.USER_TEMPLATES.items()}
     self.editorial_templates = {k: lexicon.split(v) for k, v in lexicon.EDITORIAL_TEMPLATES.items()}
     self.prefixes = lexicon.split(lexicon.USER_PREFIXES)
@@ -138,6 +143,10 @@ class TitleWriter:
   def user(self, intent, mention: int | None = None) -> str:
     """A user-made title for `intent`; `mention` is an artist that may be named."""
     rnd, noise = self.rnd, self.noise
+    if rnd.random() < self.plain:  # the bare, common way: "chill", "sad songs", "80s rock"
+      slots = self._slots(intent, 1.5, editorial=False)
+      form = rnd.choice(self.user_templates[pattern_key(intent)][:3])
+      return _SLOT.sub(lambda m: slots[m.group(1)], form).lower()
     slots = self._slots(intent, 0.6, editorial=False)
     core = _SLOT.sub(lambda m: slots[m.group(1)],
                      rnd.choice(self.user_templates[pattern_key(intent)]))
