@@ -6,7 +6,7 @@ A benchmark is `fn(workdir: Path, quick: bool) -> dict` returning
 
 import importlib
 
-MODULES = ("benchmarks.bench_data", "benchmarks.bench_ids")
+MODULES = ("benchmarks.bench_data",)
 
 BENCHMARKS = {}
 for _name in MODULES:
