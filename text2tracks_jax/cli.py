@@ -75,6 +75,25 @@ def _cmd_prepare(args):
   print(f"wrote {args.out}")
 
 
+def parse_gin(args, modules=()):
+  """Imports `modules` (so dynamic registration finds them), then parses gin."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  import gin  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  for m in modules:
+    importlib.import_module(m)
+  # `include 'gin_configs/...'` resolves from the repository root too.
+  gin.add_config_file_search_path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  gin.parse_config_files_and_bindings(args.gin_file, args.gin_bindings,
+                                      finalize_config=False, skip_unknown=False)
+
+
+def _cmd_train(args):
+  parse_gin(args, ["text2tracks_jax.training.train"])
+  from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
+  train_lib.train()
+
+
 def _not_yet(issue):
   def run(args):
     raise SystemExit(f"text2tracks {args.verb}: not available yet (tracked in issue {issue})")
@@ -109,12 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
   p.set_defaults(func=_cmd_prepare)
 
   later = {"build-ids": ("data + ID strategy -> ID map", 3),
-           "train": ("train the Flax T5 on a SeqIO task", 5),
            "infer": ("diverse beam search over a split -> predictions JSONL", 6),
            "recommend": ("tracks for one prompt", 6),
            "evaluate": ("score predictions: hits@k, nDCG, MRR, artist entropy", 7),
            "baseline": ("popularity, BM25, bi-encoder, co-occurrence baselines", 7),
            "experiment": ("run a gin-configured experiment end to end", 7)}
+  p = sub.add_parser("train", help="train the Flax T5 on a SeqIO task (gin-configured)")
+  _add_gin_flags(p)
+  p.set_defaults(func=_cmd_train)
+
   for verb, (help_text, issue) in later.items():
     p = sub.add_parser(verb, help=help_text)
     _add_gin_flags(p)

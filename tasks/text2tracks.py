@@ -1,0 +1,160 @@
+"""Registration of one SeqIO task per (prepared dataset, ID strategy).
+
+A *run directory* holds a prepared dataset and its ID maps::
+
+  RUN/data/             `text2tracks prepare --out RUN/data`
+  RUN/ids/<strategy>/   `text2tracks build-ids --out RUN/ids/<strategy>`
+  RUN/vocab/            written here: the trained base SentencePiece model
+                        (reused on later runs) and one model per strategy
+                        with its new tokens appended
+
+`register_run(RUN)` registers, for every ID map found, the task
+`text2tracks_<dataset>_<strategy>` (dataset = the run directory's name,
+dashes -> underscores) and a mixture `text2tracks_<dataset>` over the
+dataset's strategies (tasks `..._shared` that use one vocabulary holding every
+strategy's tokens, since a mixture needs one vocabulary). Features: `inputs`
+(the query) and `targets` (phi(track)), as T5X expects; metric functions
+report hits@10 and friends through the project's scorer.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import gin
+import numpy as np
+import seqio
+import tensorflow as tf
+
+from tasks import preprocessors, vocabularies
+from text2tracks_jax.data.dataset import SPLITS, PreparedDataset
+from text2tracks_jax.evaluation import metrics
+
+DEFAULT_BASE_VOCAB_SIZE = 8000
+CONTENT_STRATEGIES = ("artist-name-track-name",)
+
+
+def task_name(dataset: str, strategy: str) -> str:
+  return f"text2tracks_{_slug(dataset)}_{_slug(strategy)}"
+
+
+def _slug(name: str) -> str:
+  return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+
+
+def _load_id_map(path):
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  return ids.load_id_map(path)
+
+
+def _source(prepared: PreparedDataset) -> seqio.FunctionDataSource:
+  counts = prepared.manifest["counts"]
+
+  def dataset_fn(split, shuffle_files=False, seed=None):
+    del shuffle_files, seed  # one file per split; the trainer shuffles
+    table = prepared.split(split)
+    tracks = table.column("track_ids").combine_chunks()
+    return tf.data.Dataset.from_tensor_slices({
+        "query_id": tf.constant(table.column("query_id").to_pylist(), tf.string),
+        "query": tf.constant(table.column("query").to_pylist(), tf.string),
+        "track_ids": tf.RaggedTensor.from_row_lengths(
+            tf.constant(tracks.flatten().to_pylist(), tf.string),
+            tf.constant(np.diff(tracks.offsets.to_numpy()), tf.int64)),
+        "expand": tf.fill([table.num_rows], split == "train"),
+    })
+
+  return seqio.FunctionDataSource(
+      dataset_fn, splits=SPLITS,
+      num_input_examples={s: counts[s]["queries"] for s in SPLITS})
+
+
+def base_vocabulary_model(run_dir, prepared: PreparedDataset, content: bool,
+                          vocab_size: int = DEFAULT_BASE_VOCAB_SIZE, base_spm=None) -> Path:
+  """Flan-T5's model if given, else one trained on train queries (+ names)."""
+  if base_spm:
+    return Path(base_spm)
+  texts = prepared.split("train", ["query"]).column("query").to_pylist()
+  if content:
+    cat = prepared.catalog(["title", "artist_name"]).to_pydict()
+    texts += cat["artist_name"] + cat["title"]
+  sub = "base_names" if content else "base"
+  return vocabularies.train_base_model(texts, Path(run_dir) / "vocab" / sub, vocab_size)
+
+
+def postprocess(output_or_target, example=None, is_target=False, id_to_tracks=None):
+  """Targets -> the query's relevant tracks; a prediction (one decoded ID or a
+  list of decodes, best first) -> its tracks, collisions by popularity."""
+  if is_target:
+    return [t.decode() if isinstance(t, bytes) else t for t in example["relevant_track_ids"]]
+  decodes = [output_or_target] if isinstance(output_or_target, (str, bytes)) else output_or_target
+  ranked = []
+  for d in decodes:
+    d = d.decode() if isinstance(d, bytes) else d
+    ranked.extend(id_to_tracks.get(d.strip(), ()))
+  return ranked
+
+
+def ranking_metrics(targets, predictions, k: int = 10):
+  """SeqIO metric fn: hits@k (the paper's), hit-rate, recall, precision, nDCG, MRR."""
+  return metrics.score_queries(predictions, targets, k)
+
+
+def register_run(run_dir, dataset: str | None = None, base_spm: str | None = None,
+                 num_extra_ids: int = 0, base_vocab_size: int = DEFAULT_BASE_VOCAB_SIZE) -> list:
+  """Registers the run's tasks and mixture; returns the task names."""
+  run_dir = Path(run_dir)
+  dataset = dataset or run_dir.name
+  prepared = PreparedDataset.load(run_dir / "data")
+  id_dirs = sorted(p.parent for p in (run_dir / "ids").glob("*/manifest.json"))
+  id_maps = [_load_id_map(p) for p in id_dirs]
+  if not id_maps:
+    return []
+  source = _source(prepared)
+  names, shared = [], []
+  all_tokens = sorted({t for m in id_maps for t in m.new_tokens})
+  any_content = any(m.strategy in CONTENT_STRATEGIES for m in id_maps)
+  shared_model = vocabularies.build_id_model(
+      base_vocabulary_model(run_dir, prepared, any_content, base_vocab_size, base_spm),
+      all_tokens, run_dir / "vocab" / "shared" / "spiece.model", num_extra_ids)
+  for id_map in id_maps:
+    base = base_vocabulary_model(run_dir, prepared, id_map.strategy in CONTENT_STRATEGIES,
+                                 base_vocab_size, base_spm)
+    model = vocabularies.build_id_model(base, id_map.new_tokens,
+                                        run_dir / "vocab" / _slug(id_map.strategy) / "spiece.model",
+                                        num_extra_ids)
+    name = task_name(dataset, id_map.strategy)
+    for task, model_path in ((name, model), (f"{name}_shared", shared_model)):
+      _register_task(task, source, id_map, model_path)
+    names.append(name)
+    shared.append(f"{name}_shared")
+  seqio.MixtureRegistry.remove(f"text2tracks_{_slug(dataset)}")
+  seqio.MixtureRegistry.add(f"text2tracks_{_slug(dataset)}", [(t, 1.0) for t in shared])
+  return names
+
+
+def _register_task(name, source, id_map, model_path):
+  table_items = dict(id_map.track_to_id)
+  id_to_tracks = {k: list(v) for k, v in id_map.id_to_tracks.items()}
+  seqio.TaskRegistry.remove(name)
+  seqio.TaskRegistry.add(
+      name, source=source,
+      preprocessors=[
+          functools.partial(preprocessors.to_query_id_pairs, track_to_id=table_items),
+          preprocessors.check_mapped,
+          seqio.preprocessors.tokenize,
+          seqio.preprocessors.append_eos_after_trim,
+      ],
+      output_features={
+          "inputs": seqio.Feature(vocabularies.input_vocabulary(model_path), add_eos=True),
+          "targets": seqio.Feature(vocabularies.target_vocabulary(model_path), add_eos=True),
+      },
+      postprocess_fn=functools.partial(postprocess, id_to_tracks=id_to_tracks),
+      metric_fns=[ranking_metrics])
+
+
+@gin.configurable
+def register_runs(run_dirs=()) -> list:
+  """Gin entry: registers every run directory in `run_dirs`."""
+  return [name for d in run_dirs for name in register_run(d)]

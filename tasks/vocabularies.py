@@ -1,0 +1,110 @@
+"""SentencePiece vocabularies with an ID strategy's new tokens as whole tokens.
+
+The base model is either a pretrained one given by path (Flan-T5's
+`spiece.model`, for fine-tuning; its 100 sentinel pieces `<extra_id_i>` are
+materialised so that the strategy's tokens come after them, as in the
+checkpoint's embedding rows) or trained here on the train queries (plus artist
+and track names for the content strategy) with T5's ids: pad 0, eos 1, unk 2,
+no bos, byte fallback for emoji and rare scripts. A trained base is saved with
+a fingerprint of what it was trained on and reused, not retrained, when asked
+again with the same inputs.
+
+`build_id_model` appends the new tokens to the base model proto as
+USER_DEFINED pieces: ids `base_size + i`, matched as whole tokens by
+SentencePiece itself, so the plain `seqio.SentencePieceVocabulary` (and
+upstream T5X) encode and decode them, in Python and in TF graphs alike.
+Targets are encoded without SentencePiece's dummy-prefix space (a
+normaliser override), so a semantic ID `<+12><-3><+7>` is exactly 3 tokens
+and `decode(encode(s)) == s` for whitespace-normalised text mixing words and
+ID tokens; inputs keep the base model's normalisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import seqio
+import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2 as sp_pb2
+
+USER_DEFINED = sp_pb2.ModelProto.SentencePiece.USER_DEFINED
+
+
+def _atomic_write(path: Path, data: bytes):
+  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+  tmp.write_bytes(data)
+  os.replace(tmp, path)
+
+
+def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000,
+                     seed_text: str = "") -> Path:
+  """Trains (or reuses) a T5-style unigram SentencePiece model on `texts`.
+
+  Returns `out_dir/spiece.model`. Training is single-threaded so that the same
+  texts always give the same model.
+  """
+  out_dir = Path(out_dir)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  digest = hashlib.sha256()
+  for t in texts:
+    digest.update(t.encode("utf-8") + b"\n")
+  fingerprint = {"texts_sha256": digest.hexdigest(), "num_texts": len(texts),
+                 "vocab_size": vocab_size, "seed_text": seed_text}
+  model_path, meta_path = out_dir / "spiece.model", out_dir / "spiece.json"
+  if model_path.exists() and meta_path.exists():
+    if json.loads(meta_path.read_text()).get("fingerprint") == fingerprint:
+      return model_path
+  buf = io.BytesIO()
+  spm.SentencePieceTrainer.train(
+      sentence_iterator=iter(texts), model_writer=buf, vocab_size=vocab_size,
+      model_type="unigram", character_coverage=0.9995, byte_fallback=True,
+      pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False,
+      num_threads=1, shuffle_input_sentence=False, input_sentence_size=2_000_000,
+      normalization_rule_name="nmt_nfkc", minloglevel=2)
+  _atomic_write(model_path, buf.getvalue())
+  sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+  meta = {"fingerprint": fingerprint, "pieces": sp.get_piece_size()}
+  _atomic_write(meta_path, (json.dumps(meta, indent=2) + "\n").encode())
+  return model_path
+
+
+def build_id_model(base_model, new_tokens: Iterable[str], out_path,
+                   num_extra_ids: int = 0) -> Path:
+  """Writes base model + `num_extra_ids` sentinels + `new_tokens` as whole tokens."""
+  proto = sp_pb2.ModelProto.FromString(Path(base_model).read_bytes())
+  existing = {p.piece for p in proto.pieces}
+  for i in reversed(range(num_extra_ids)):  # seqio/T5 order: <extra_id_0> is last
+    proto.pieces.add(piece=f"▁<extra_id_{i}>", score=0.0, type=USER_DEFINED)
+  for token in new_tokens:
+    if not token or any(c.isspace() for c in token):
+      raise ValueError(f"new token {token!r} is empty or contains whitespace")
+    if token in existing:
+      raise ValueError(f"new token {token!r} is already a piece of {base_model}")
+    existing.add(token)
+    proto.pieces.add(piece=token, score=0.0, type=USER_DEFINED)
+  out_path = Path(out_path)
+  out_path.parent.mkdir(parents=True, exist_ok=True)
+  _atomic_write(out_path, proto.SerializeToString())
+  return out_path
+
+
+def input_vocabulary(model_path) -> seqio.SentencePieceVocabulary:
+  """Vocabulary for queries: the base model's normalisation."""
+  return seqio.SentencePieceVocabulary(str(model_path))
+
+
+def target_vocabulary(model_path) -> seqio.SentencePieceVocabulary:
+  """Vocabulary for IDs: same pieces, no dummy-prefix space."""
+  return seqio.SentencePieceVocabulary(
+      str(model_path), normalizer_spec_overrides=sp_pb2.NormalizerSpec(add_dummy_prefix=False))
+
+
+def base_size(model_path) -> int:
+  """Number of pieces before any appended whole tokens of `build_id_model`."""
+  proto = sp_pb2.ModelProto.FromString(Path(model_path).read_bytes())
+  return sum(1 for p in proto.pieces if p.type != USER_DEFINED)

@@ -1,0 +1,1 @@
+"""The scorer: hits@k and friends, artist entropy, significance tests."""

@@ -1,0 +1,119 @@
+"""`text2tracks train`: the gin-configured entry point.
+
+  text2tracks train --gin_file=gin_configs/runs/train_tiny.gin \
+      --gin.train.run_dir="'runs/demo'" --gin.train.task="'text2tracks_demo_semantic_ids_cf'" \
+      --gin.train.workdir="'runs/demo/train/semantic-ids-cf'"
+
+Defaults follow the paper: AdamW, learning rate 5e-4, batch size 64, 20
+epochs. The model is trained from scratch, or fine-tuned from a local Hugging
+Face / Flan-T5 directory (`pretrained`), its vocabulary grown for the ID
+strategy's new tokens. Re-running the same command resumes from the last
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Optional
+
+import gin
+import jax
+
+from text2tracks_jax.models import configs, network
+from text2tracks_jax.training import distributed, optimizers, partitioning, task_data
+from text2tracks_jax.training.trainer import TrainConfig, Trainer
+
+
+def _round_up(n: int, multiple: int = 128) -> int:
+  return int(math.ceil(n / multiple) * multiple)
+
+
+def _task_vocab_size(task: str) -> int:
+  import seqio  # pylint: disable=import-outside-toplevel
+  return seqio.get_mixture_or_task(task).output_features["targets"].vocabulary.vocab_size
+
+
+def _pretrained_params(path: str, config: configs.T5Config, seed: int):
+  from text2tracks_jax.models import hf_import, resize  # pylint: disable=import-outside-toplevel
+  hf_config, params = hf_import.load_hf_checkpoint(path)
+  if config.vocab_size > hf_config.vocab_size:
+    params = resize.resize_vocab(params, config.vocab_size, jax.random.key(seed))
+  shape_fields = ("d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
+                  "num_decoder_layers")
+  for f in shape_fields:
+    if getattr(hf_config, f) != getattr(config, f):
+      raise ValueError(f"pretrained {path} has {f}={getattr(hf_config, f)}, the model config "
+                       f"{getattr(config, f)}: include the matching gin_configs/models/ file")
+  return params
+
+
+@gin.configurable(denylist=["log"])
+def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
+          model_config: configs.T5Config = gin.REQUIRED, run_dir: Optional[str] = None,
+          num_epochs: float = 20, max_steps: Optional[int] = None, batch_size: int = 64,
+          learning_rate: float = 5e-4, warmup_steps: int = 0, decay: str = "linear",
+          inputs_length: int = 64, targets_length: Optional[int] = None,
+          label_smoothing: float = 0.0, z_loss: float = 0.0, seed: int = 0,
+          num_partitions: int = 1, checkpoint_every_steps: int = 1000,
+          keep_checkpoints: int = 3, log_every_steps: int = 50,
+          pretrained: Optional[str] = None, log=print) -> dict:
+  """Trains `model_config` on `task`'s train split; returns a summary dict."""
+  distributed.initialize()
+  workdir = Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  if run_dir:
+    import tasks  # pylint: disable=import-outside-toplevel
+    tasks.register_run(run_dir)
+  examples = task_data.load_task_examples(task, "train", inputs_length, targets_length,
+                                          cache_dir=workdir / "cache", log=log)
+  vocab = _task_vocab_size(task)
+  # Rows for every token of the task's vocabulary, padded to a multiple of 128.
+  model_config = dataclasses.replace(model_config, vocab_size=_round_up(vocab))
+  steps_per_epoch = len(examples) // batch_size
+  total_steps = max_steps or max(1, int(round(num_epochs * steps_per_epoch)))
+  schedule = optimizers.learning_rate_schedule(total_steps, learning_rate=learning_rate,
+                                               warmup_steps=warmup_steps, decay=decay)
+  optimizer = optimizers.create_optimizer(schedule)
+  model = network.T5Model(model_config)
+  init_params = _pretrained_params(pretrained, model_config, seed) if pretrained else None
+  writer = _metric_writer(workdir)
+  info = {"task": task, "examples": len(examples), "inputs_length": int(examples.inputs.shape[1]),
+          "targets_length": int(examples.targets.shape[1]), "total_steps": total_steps,
+          "steps_per_epoch": steps_per_epoch, "batch_size": batch_size,
+          "model_config": dataclasses.asdict(model_config),
+          "num_params": network.num_params(network.abstract_params(model)),
+          "devices": jax.device_count(), "processes": jax.process_count(),
+          "pretrained": pretrained, "gin_config": gin.config_str()}
+  if jax.process_index() == 0:
+    _write_json(workdir / "train_config.json", info)
+  log(f"training {task}: {len(examples):,} examples, {total_steps:,} steps of {batch_size} "
+      f"on {jax.device_count()} device(s), {info['num_params'] / 1e6:.1f}M parameters")
+  trainer = Trainer(model, optimizer, workdir,
+                    TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
+                                z_loss=z_loss, checkpoint_every_steps=checkpoint_every_steps,
+                                keep_checkpoints=keep_checkpoints, log_every_steps=log_every_steps),
+                    mesh=partitioning.create_mesh(num_partitions), writer=writer,
+                    init_params=init_params, log=log)
+  try:
+    trainer.fit(examples, total_steps, schedule)
+  finally:
+    trainer.close()
+    if writer is not None:
+      writer.close()
+  return info
+
+
+def _metric_writer(workdir: Path):
+  from clu import metric_writers  # pylint: disable=import-outside-toplevel
+  return metric_writers.create_default_writer(
+      str(workdir / "tensorboard"), just_logging=jax.process_index() > 0, asynchronous=False)
+
+
+def _write_json(path: Path, obj):
+  tmp = path.with_name(f".{path.name}.tmp")
+  tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+  os.replace(tmp, path)
