@@ -357,16 +357,24 @@ def candidate_logits(hidden: Array, lm_kernel: Array, candidate_ids: Array,
   """Logits of the candidate tokens only: gathers LM-head columns, then matmuls.
 
   Equal to `jnp.take_along_axis(dense_logits(hidden, lm_kernel), ids, -1)` at
-  B*K*D multiply-adds instead of B*V*D (worth it while B*K << V, e.g. the few
-  legal next tokens under a prefix trie).
+  B*K*D multiply-adds instead of B*V*D, but it also reads B*K*D kernel
+  entries (strided columns of the [D, V] kernel): worth it while B*K << V,
+  e.g. the few legal next tokens under a prefix trie.
 
   Args:
     hidden: decoder output states (after `decoder_norm`), [B, D] or [B, T, D].
     lm_kernel: `params['decoder']['logits_dense']['kernel']`, [D, V].
-    candidate_ids: int token ids, [B, K] or [B, T, K]; any id in [0, V).
+    candidate_ids: int token ids in [0, V): [B, K] for [B, D] states; [B, T, K]
+      or [B, K] (the same candidates at every position) for [B, T, D] states.
   Returns:
     float32 logits [B, K] or [B, T, K].
   """
+  if hidden.ndim == 3 and candidate_ids.ndim == 2:
+    candidate_ids = jnp.broadcast_to(candidate_ids[:, None, :],
+                                     hidden.shape[:2] + candidate_ids.shape[-1:])
+  if candidate_ids.shape[:-1] != hidden.shape[:-1]:
+    raise ValueError(f"candidate_ids {candidate_ids.shape} do not match hidden states "
+                     f"{hidden.shape}")
   dtype = jnp.float32 if float32_logits else hidden.dtype
   columns = jnp.take(lm_kernel, candidate_ids, axis=1).astype(dtype)  # [D, B, (T,) K]
   columns = jnp.moveaxis(columns, 0, -1)  # [B, (T,) K, D]
@@ -536,14 +544,16 @@ class T5Model(nn.Module):
         cache mode, the T tokens at positions cache_index .. cache_index+T-1
         (T = 1 for one step).
       decoder_target_tokens: [B, T], optional; if given (teacher forcing), keys
-        at target padding (0) are masked too, as in T5X. Redundant with the
-        causal mask for right-padded targets.
+        at target padding (0) are masked too. Redundant with the causal mask
+        for right-padded targets (T5X also masks the padded query rows; their
+        outputs carry no loss either way). Ignored in cache mode.
       enable_dropout: dropout on (needs a 'dropout' rng).
       decode: use/update the 'cache' collection (apply with mutable=['cache']).
         The cache must have been created by `init_cache`.
       max_decode_length: optional check against the cache length.
-      candidate_ids: [B, K] or [B, T, K] int; if given, return logits only for
-        these ids ([B, T, K]) via `candidate_logits`.
+      candidate_ids: [B, T, K] int, or [B, K] for the same candidates at all
+        T positions (the usual single step); if given, return logits only for
+        these ids, [B, T, K], via `candidate_logits`.
       return_hidden: return the final decoder states [B, T, D] (after
         `decoder_norm`) instead of logits.
     Returns:
@@ -638,7 +648,9 @@ def decode_step(model: T5Model, params: PyTree, cache: PyTree, decoder_tokens: A
   """Feeds `decoder_tokens` [B, T] (usually T = 1) at the cache's position.
 
   Returns (logits [B, T, V] float32 — or [B, T, K] for `candidate_ids`, or
-  hidden states [B, T, D] — , the updated cache).
+  hidden states [B, T, D] — , the updated cache). Feeding more than the
+  cache's max_decode_length positions in total is not checked under jit
+  (the cache write is clamped to the last slot).
   """
   out, variables = model.apply(
       {"params": params, "cache": cache}, None, None, decoder_tokens,

@@ -38,8 +38,8 @@ def _task_vocab_size(task: str) -> int:
 
 
 def _pretrained_params(path: str, config: configs.T5Config, seed: int):
-  from text2tracks_jax.models import hf_import, resize  # pylint: disable=import-outside-toplevel
-  hf_config, params = hf_import.load_hf_checkpoint(path)
+  from text2tracks_jax.models import pretrained, resize  # pylint: disable=import-outside-toplevel
+  hf_config, params = pretrained.load_pretrained(path)  # Hugging Face or T5X directory
   if config.vocab_size > hf_config.vocab_size:
     params = resize.resize_vocab(params, config.vocab_size, jax.random.key(seed))
   shape_fields = ("d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
