@@ -1,0 +1,108 @@
+"""SeqIO tasks: registration per (dataset, strategy), pair expansion, T5X features,
+ID round trips, metric functions, vocabulary reuse."""
+
+import pytest
+
+seqio = pytest.importorskip("seqio")
+
+from text2tracks_jax import ids  # pylint: disable=wrong-import-position
+from text2tracks_jax.data import prepare  # pylint: disable=wrong-import-position
+from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=wrong-import-position
+
+import tasks  # pylint: disable=wrong-import-position
+from tasks import vocabularies  # pylint: disable=wrong-import-position
+
+STRATEGIES = ["artist-name-track-name", "track-int", "artist-int-track-seq",
+              "artist-iid-track-seq", "semantic-ids-cf"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  run_dir = tmp_path_factory.mktemp("runs") / "tiny-world"
+  prepare.prepare("synthetic", run_dir / "data", preset="tiny")
+  for s in STRATEGIES:
+    ids.build_ids(run_dir / "data", s, run_dir / "ids" / s)
+  names = tasks.register_run(run_dir)
+  return run_dir, names
+
+
+def test_every_strategy_registers_a_task_and_the_mixture(run):
+  run_dir, names = run
+  assert sorted(names) == sorted(tasks.task_name("tiny-world", s) for s in STRATEGIES)
+  assert tasks.task_name("tiny-world", "semantic-ids-cf") == "text2tracks_tiny_world_semantic_ids_cf"
+  mixture = seqio.get_mixture_or_task("text2tracks_tiny_world")
+  assert sorted(t.name for t in mixture.tasks) == sorted(f"{n}_shared" for n in names)
+
+
+def test_train_examples_are_query_track_pairs_with_t5x_features(run):
+  run_dir, _ = run
+  prepared = PreparedDataset.load(run_dir / "data")
+  pairs = prepared.manifest["counts"]["train"]["pairs"]
+  name = tasks.task_name("tiny-world", "semantic-ids-cf")
+  task = seqio.get_mixture_or_task(name)
+  id_map = ids.load_id_map(run_dir / "ids" / "semantic-ids-cf")
+  rows = list(task.get_dataset(None, split="train", shuffle=False).as_numpy_iterator())
+  assert len(rows) == pairs
+  first = next(prepared.examples("train"))
+  got = [r for r in rows if r["query_id"].decode() == first.query_id]
+  assert [r["track_id"].decode() for r in got] == list(first.track_ids)
+  for r in got:
+    assert r["inputs_pretokenized"].decode() == first.query
+    assert r["targets_pretokenized"].decode() == id_map.track_to_id[r["track_id"].decode()]
+    assert r["targets"][-1] == 1 and r["inputs"][-1] == 1  # EOS appended
+    assert len(r["targets"]) == 4  # 3 semantic tokens + EOS
+  converted = seqio.EncDecFeatureConverter(pack=False)(
+      task.get_dataset({"inputs": 32, "targets": 4}, split="train", shuffle=False),
+      {"inputs": 32, "targets": 4})
+  assert set(next(iter(converted))) == {"encoder_input_tokens", "decoder_target_tokens",
+                                        "decoder_input_tokens", "decoder_loss_weights"}
+
+
+def test_eval_split_has_one_example_per_query_with_all_relevant_tracks(run):
+  run_dir, _ = run
+  prepared = PreparedDataset.load(run_dir / "data")
+  relevance = prepared.relevance("test")
+  task = seqio.get_mixture_or_task(tasks.task_name("tiny-world", "track-int"))
+  rows = list(task.get_dataset(None, split="test", shuffle=False).as_numpy_iterator())
+  assert len(rows) == len(relevance)
+  for r in rows:
+    target = task.postprocess_fn(r["targets_pretokenized"], example=r, is_target=True)
+    assert target == relevance[r["query_id"].decode()]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_id_round_trips_and_new_tokens_are_single_ids(run, strategy):
+  run_dir, _ = run
+  id_map = ids.load_id_map(run_dir / "ids" / strategy)
+  task = seqio.get_mixture_or_task(tasks.task_name("tiny-world", strategy))
+  vocab = task.output_features["targets"].vocabulary
+  for id_string in set(id_map.track_to_id.values()):
+    assert vocab.decode(vocab.encode(id_string)) == id_string
+  seen = set()
+  for token in id_map.new_tokens:
+    (token_id,) = vocab.encode(token)
+    seen.add(token_id)
+  assert len(seen) == len(id_map.new_tokens)
+
+
+def test_postprocess_and_metrics_score_predictions(run):
+  run_dir, _ = run
+  task = seqio.get_mixture_or_task(tasks.task_name("tiny-world", "semantic-ids-cf"))
+  id_map = ids.load_id_map(run_dir / "ids" / "semantic-ids-cf")
+  track = next(iter(id_map.track_to_id))
+  id_string = id_map.track_to_id[track]
+  predicted = task.postprocess_fn([id_string.encode(), b"<+0><+0><+0>not-an-id"])
+  assert predicted[:len(id_map.id_to_tracks[id_string])] == list(id_map.id_to_tracks[id_string])
+  (metric_fn,) = task.metric_fns
+  scores = metric_fn([[track], ["nope"]], [predicted, predicted])
+  assert scores["hits@10"] == pytest.approx(0.5)
+  assert scores["hit_rate@10"] == pytest.approx(0.5)
+
+
+def test_second_registration_reuses_the_trained_sentencepiece(run):
+  run_dir, _ = run
+  model = run_dir / "vocab" / "base" / "spiece.model"
+  stamp = model.stat().st_mtime_ns
+  tasks.register_run(run_dir)
+  assert model.stat().st_mtime_ns == stamp
+  assert vocabularies.base_size(model) > 100
