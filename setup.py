@@ -44,6 +44,9 @@ setuptools.setup(
         "test": ["pytest>=8", "pytest-timeout>=2.3"] + BASELINES + HF_REFERENCE,
         "baselines": BASELINES,
         "bench": BASELINES + HF_REFERENCE,
+        # SeqIO offline caching (seqio.cache_tasks_main). Apache Beam needs protobuf<7,
+        # which needs the older sentencepiece build; install in its own environment.
+        "cache": ["apache-beam>=2.60", "google-crc32c", "sentencepiece==0.2.0"],
         "tpu": ["jax[tpu]==0.10.2"],
         "gpu": ["jax[cuda12]==0.10.2"],
     },

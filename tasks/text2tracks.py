@@ -144,6 +144,7 @@ def _register_task(name, source, id_map, model_path):
           functools.partial(preprocessors.to_query_id_pairs, track_to_id=table_items),
           preprocessors.check_mapped,
           seqio.preprocessors.tokenize,
+          seqio.CacheDatasetPlaceholder(),  # `seqio.cache_tasks_main` caches up to here
           seqio.preprocessors.append_eos_after_trim,
       ],
       output_features={

@@ -98,10 +98,29 @@ def input_vocabulary(model_path) -> seqio.SentencePieceVocabulary:
   return seqio.SentencePieceVocabulary(str(model_path))
 
 
+class TargetVocabulary(seqio.SentencePieceVocabulary):
+  """`SentencePieceVocabulary` without the dummy-prefix space, picklable
+  (Apache Beam pickles vocabularies; protobuf messages are kept serialised)."""
+
+  def __init__(self, sentencepiece_model_file: str):
+    super().__init__(sentencepiece_model_file,
+                     normalizer_spec_overrides=sp_pb2.NormalizerSpec(add_dummy_prefix=False))
+
+  def __getstate__(self):
+    state = super().__getstate__()
+    state["_normalizer_spec_overrides"] = state["_normalizer_spec_overrides"].SerializeToString()
+    return state
+
+  def __setstate__(self, state):
+    state = dict(state)
+    state["_normalizer_spec_overrides"] = sp_pb2.NormalizerSpec.FromString(
+        state["_normalizer_spec_overrides"])
+    super().__setstate__(state)
+
+
 def target_vocabulary(model_path) -> seqio.SentencePieceVocabulary:
   """Vocabulary for IDs: same pieces, no dummy-prefix space."""
-  return seqio.SentencePieceVocabulary(
-      str(model_path), normalizer_spec_overrides=sp_pb2.NormalizerSpec(add_dummy_prefix=False))
+  return TargetVocabulary(str(model_path))
 
 
 def base_size(model_path) -> int:
