@@ -6,7 +6,7 @@ A benchmark is `fn(workdir: Path, quick: bool) -> dict` returning
 
 import importlib
 
-MODULES = ("benchmarks.bench_data",)
+MODULES = ("benchmarks.bench_data", "benchmarks.bench_tasks", "benchmarks.bench_training")
 
 BENCHMARKS = {}
 for _name in MODULES:
