@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
 
@@ -52,3 +53,26 @@ def abstract_like(tree, shardings):
   """ShapeDtypeStructs of `tree` (arrays or structs) carrying `shardings`."""
   return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
                       tree, shardings)
+
+
+def load_trained(workdir, step=None):
+  """(T5Config, params, step) of a training run's checkpoint (latest by default).
+
+  Only the parameters are kept; they come back as host arrays for inference.
+  """
+  import json  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.models import configs  # pylint: disable=import-outside-toplevel
+  workdir = Path(workdir)
+  info_path = workdir / "train_config.json"
+  if not info_path.exists():
+    raise FileNotFoundError(f"{workdir}: no train_config.json; is it a `text2tracks train` workdir?")
+  info = json.loads(info_path.read_text())
+  config = configs.T5Config(**{k: tuple(v) if isinstance(v, list) else v
+                               for k, v in info["model_config"].items()})
+  manager = ocp.CheckpointManager(workdir.absolute() / "checkpoints", item_names=("state", "data"))
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f"{workdir}/checkpoints: no complete checkpoint")
+  state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+  manager.close()
+  return config, jax.tree.map(np.asarray, state["params"]), step
