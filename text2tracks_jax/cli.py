@@ -83,7 +83,10 @@ def parse_gin(args, modules=()):
   for m in modules:
     importlib.import_module(m)
   # `include 'gin_configs/...'` resolves from the repository root too.
-  gin.add_config_file_search_path(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  args.gin_file = [f if os.path.exists(f) or not os.path.exists(os.path.join(root, f))
+                   else os.path.join(root, f) for f in args.gin_file]
+  gin.add_config_file_search_path(root)
   gin.parse_config_files_and_bindings(args.gin_file, args.gin_bindings,
                                       finalize_config=False, skip_unknown=False)
 

@@ -31,7 +31,7 @@ from text2tracks_jax.ids import content, discretizers, integer, learned
 from text2tracks_jax.ids import id_map as id_map_lib
 from text2tracks_jax.ids import stats as stats_lib
 from text2tracks_jax.ids.inputs import IdInputs, load_inputs
-from text2tracks_jax.ids.tokenizer import train_sentencepiece
+from text2tracks_jax.ids.tokenizer import has_text_pieces, train_sentencepiece
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +182,11 @@ def build_ids(data_dir, strategy: str | None = None, out_dir=None, *, seed: int 
   collisions = id_map_lib.group_collisions(ids, inputs.popularity, inputs.track_ids)
   with tempfile.TemporaryDirectory(prefix="t2t-ids-") as tmp:
     t0 = time.perf_counter()
-    spm_file, spm_entry, spm_copy = resolve_spm(inputs, out_dir, Path(tmp), spm_path=spm_path,
-                                                vocab_size=spm_vocab_size, seed=seed)
+    if has_text_pieces(ids, assignment.new_tokens):
+      spm_file, spm_entry, spm_copy = resolve_spm(
+          inputs, out_dir, Path(tmp), spm_path=spm_path, vocab_size=spm_vocab_size, seed=seed)
+    else:  # every ID is whole new tokens: nothing for SentencePiece to split
+      spm_file, spm_entry, spm_copy = None, {"needed": False}, None
     stats = stats_lib.id_stats(inputs, ids, assignment.new_tokens, collisions, spm_file,
                                pairs=stats_pairs, seed=seed)
     stats_seconds = time.perf_counter() - t0

@@ -182,6 +182,9 @@ def write_id_map(out_dir, *, track_ids: np.ndarray, ids: np.ndarray, popularity:
   out_dir.parent.mkdir(parents=True, exist_ok=True)
   tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
   try:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would outlive the rename
     pq.write_table(pa.table({
         "track_id": pa.array(list(track_ids), pa.string()),
         "id": pa.array(list(ids), pa.string()),

@@ -68,6 +68,12 @@ class TokenSplitter:
     return self._index[token]
 
 
+def has_text_pieces(ids: Sequence[str], new_tokens: Iterable[str]) -> bool:
+  """Whether any ID has text for SentencePiece (learned IDs have none)."""
+  splitter = TokenSplitter(new_tokens)
+  return any(not is_new for text in ids for _, is_new in splitter.split(text))
+
+
 def load_sentencepiece(spm_path):
   import sentencepiece as spm  # pylint: disable=import-outside-toplevel
   return spm.SentencePieceProcessor(model_file=str(spm_path))
@@ -78,7 +84,7 @@ def count_tokens(ids: Sequence[str], spm_path, new_tokens: Iterable[str]):
 
   Args:
     ids: [N] ID strings.
-    spm_path: a SentencePiece model file.
+    spm_path: a SentencePiece model file (None: IDs must be new tokens only).
     new_tokens: the strategy's new whole tokens.
 
   Returns:
@@ -87,7 +93,6 @@ def count_tokens(ids: Sequence[str], spm_path, new_tokens: Iterable[str]):
     of a new token), used for the prefix-sharing statistic.
   """
   splitter = TokenSplitter(new_tokens)
-  sp = load_sentencepiece(spm_path)
   lengths = np.zeros(len(ids), np.int32)
   first = np.full(len(ids), np.iinfo(np.int64).min, np.int64)
   texts, owners, is_first = [], [], []
@@ -103,7 +108,10 @@ def count_tokens(ids: Sequence[str], spm_path, new_tokens: Iterable[str]):
         owners.append(i)
         is_first.append(j == 0)
   if texts:
-    encoded = sp.encode(texts, num_threads=os.cpu_count() or 1)
+    if spm_path is None:
+      raise ValueError(f"ID {ids[owners[0]]!r} has text pieces: counting them needs a "
+                       "SentencePiece model")
+    encoded = load_sentencepiece(spm_path).encode(texts, num_threads=os.cpu_count() or 1)
     owners = np.asarray(owners)
     sizes = np.fromiter((len(e) for e in encoded), np.int32, len(encoded))
     np.add.at(lengths, owners, sizes)

@@ -31,7 +31,9 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
                        log=print) -> TokenizedExamples:
   """Tokenized (inputs, targets) of `task_name`/`split` as padded int32 arrays.
 
-  `targets_length=None` uses the longest target (EOS included).
+  Inputs are padded to the longest query rounded up to a multiple of 8, and
+  truncated at `inputs_length`; `targets_length=None` uses the longest target
+  (EOS included).
   """
   cache = None
   if cache_dir is not None:
@@ -57,6 +59,8 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
   elif longest_target > targets_length:
     raise ValueError(f"task {task_name}: an ID needs {longest_target} target tokens (with EOS) "
                      f"but targets_length={targets_length}; raise it")
+  # Pad to the longest query (rounded up to a multiple of 8), at most inputs_length.
+  inputs_length = min(inputs_length, -(-max(len(x) for x in inputs) // 8) * 8)
   cut = sum(len(x) > inputs_length for x in inputs)
   if cut:
     log(f"warning: {cut:,} of {len(inputs):,} {split} queries longer than {inputs_length} "
