@@ -97,6 +97,21 @@ def _cmd_train(args):
   train_lib.train()
 
 
+def _cmd_infer(args):
+  parse_gin(args, ["text2tracks_jax.decoding.inference"])
+  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  inference.infer(workdir=args.workdir, split=args.split, out=args.out)
+
+
+def _cmd_recommend(args):
+  parse_gin(args, ["text2tracks_jax.decoding.inference"])
+  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  try:
+    inference.print_recommendations(args.workdir, args.prompt, top_n=args.top_n)
+  except ValueError as e:
+    raise SystemExit(f"error: {e}") from None
+
+
 def _not_yet(issue):
   def run(args):
     raise SystemExit(f"text2tracks {args.verb}: not available yet (tracked in issue {issue})")
@@ -131,14 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
   p.set_defaults(func=_cmd_prepare)
 
   later = {"build-ids": ("data + ID strategy -> ID map", 3),
-           "infer": ("diverse beam search over a split -> predictions JSONL", 6),
-           "recommend": ("tracks for one prompt", 6),
            "evaluate": ("score predictions: hits@k, nDCG, MRR, artist entropy", 7),
            "baseline": ("popularity, BM25, bi-encoder, co-occurrence baselines", 7),
            "experiment": ("run a gin-configured experiment end to end", 7)}
   p = sub.add_parser("train", help="train the Flax T5 on a SeqIO task (gin-configured)")
   _add_gin_flags(p)
   p.set_defaults(func=_cmd_train)
+
+  p = sub.add_parser("infer", help="diverse beam search over a split -> predictions JSONL")
+  p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
+  p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+  p.add_argument("--out", help="predictions JSONL (default WORKDIR/predictions.SPLIT.jsonl)")
+  _add_gin_flags(p)
+  p.set_defaults(func=_cmd_infer)
+
+  p = sub.add_parser("recommend", help="top tracks for one prompt")
+  p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
+  p.add_argument("--top_n", type=int, default=10)
+  p.add_argument("prompt", help='e.g. "old classics for slow dancing"')
+  _add_gin_flags(p)
+  p.set_defaults(func=_cmd_recommend)
 
   for verb, (help_text, issue) in later.items():
     p = sub.add_parser(verb, help=help_text)

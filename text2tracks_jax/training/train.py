@@ -81,7 +81,8 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   model = network.T5Model(model_config)
   init_params = _pretrained_params(pretrained, model_config, seed) if pretrained else None
   writer = _metric_writer(workdir)
-  info = {"task": task, "examples": len(examples), "inputs_length": int(examples.inputs.shape[1]),
+  info = {"task": task, "run_dir": str(Path(run_dir).absolute()) if run_dir else None,
+          "examples": len(examples), "inputs_length": int(examples.inputs.shape[1]),
           "targets_length": int(examples.targets.shape[1]), "total_steps": total_steps,
           "steps_per_epoch": steps_per_epoch, "batch_size": batch_size,
           "model_config": dataclasses.asdict(model_config),

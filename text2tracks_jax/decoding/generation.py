@@ -1,0 +1,130 @@
+"""`generate`: diverse beam search over our `network.T5Model`, one jitted call.
+
+The encoder runs once per query; the decoder cache is created for the B
+queries (cross-attention keys/values projected once), the first step runs on
+those B rows, then the cache is expanded to B * num_beams rows and reordered
+by beam origin after every step (cross-attention entries, the same for every
+beam of a query, are never reordered)::
+
+  out = generate(model, params, encoder_input_tokens, num_beams=10,
+                 num_beam_groups=5, diversity_penalty=0.5, max_new_tokens=4,
+                 constraint=trie)
+  out.sequences  # [B, 10, 4] int32, best first, EOS included, 0 after it
+  out.scores     # [B, 10] float32 (HF sequences_scores); -inf = filler
+  out.leaves     # [B, 10] int32 trie leaf of each sequence (-1: not a valid ID)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Optional, Union
+
+import jax
+import jax.numpy as jnp
+
+from text2tracks_jax.decoding import beam_search
+from text2tracks_jax.decoding import constraints as constraints_lib
+from text2tracks_jax.models import network
+
+# Cache entries that are the same for every beam of a query.
+CROSS_ATTENTION_CACHE_KEYS = ("encoder_decoder_attention", "encoder_mask")
+LM_HEADS = ("dense", "candidates")
+
+
+def make_tokens_to_logits(model: network.T5Model, params):
+  """T5X-style `tokens_to_logits(DecodingState) -> (logits [R, V or C], cache)`.
+
+  `DecodingState.candidate_ids` [R, C] gathers each row's LM-head columns
+  (`network.candidate_logits`); [1, C] (shared by all rows) is one matmul
+  against those C columns.
+  """
+  def tokens_to_logits(state: beam_search.DecodingState):
+    ids = state.candidate_ids
+    if ids is not None and ids.shape[0] == 1:
+      hidden, cache = network.decode_step(model, params, state.cache, state.cur_token,
+                                          return_hidden=True)
+      kernel = jnp.take(network.lm_head_kernel(params), ids[0], axis=1)
+      return network.dense_logits(hidden[:, 0], kernel, model.config.float32_logits), cache
+    logits, cache = network.decode_step(model, params, state.cache, state.cur_token,
+                                        candidate_ids=ids)
+    return logits[:, 0], cache
+  return tokens_to_logits
+
+
+@functools.partial(jax.jit, static_argnames=(
+    "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens", "num_return_sequences", "distinct_across_groups",
+    "lm_head", "normalize", "vocab_mask", "eos_id"))
+def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_penalty,
+              length_penalty, *, model, num_beams, num_beam_groups, early_stopping,
+              max_new_tokens, num_return_sequences, distinct_across_groups, lm_head,
+              normalize, vocab_mask, eos_id):
+  tokens = encoder_input_tokens.astype(jnp.int32)
+  encoded = model.apply({"params": params}, tokens, enable_dropout=False,
+                        method=network.T5Model.encode)
+  cache = network.init_decode_cache(model, params, encoded, tokens, max_new_tokens)
+  return beam_search.search(
+      jnp.zeros((tokens.shape[0], max_new_tokens), jnp.int32), cache,
+      make_tokens_to_logits(model, params), eos_id, num_beams,
+      num_beam_groups=num_beam_groups, diversity_penalty=diversity_penalty,
+      length_penalty=length_penalty, early_stopping=early_stopping,
+      max_decode_len=max_new_tokens, num_return_sequences=num_return_sequences,
+      constraint=constraint, catalog_mask=catalog_mask,
+      distinct_across_groups=distinct_across_groups,
+      candidate_logits=lm_head == "candidates", normalize=normalize, vocab_mask=vocab_mask,
+      expand_first_step=False, static_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
+
+
+def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams: int,
+             num_beam_groups: int = 1, diversity_penalty: float = 0.0,
+             length_penalty: float = 1.0, early_stopping: Union[bool, str] = False,
+             max_new_tokens: int, num_return_sequences: Optional[int] = None,
+             constraint: Optional[constraints_lib.PrefixTrie] = None,
+             catalog_mask=None, distinct_across_groups: bool = False,
+             lm_head: str = "dense", normalize: Optional[str] = None,
+             vocab_mask: bool = False, eos_id: int = 1) -> beam_search.DecodeResult:
+  """Diverse beam search from encoder tokens, one jitted call.
+
+  Compiled once per shapes and structural settings; `diversity_penalty` and
+  `length_penalty` are traced (changing them does not recompile).
+
+  Args:
+    model, params: a `network.T5Model` and its parameters.
+    encoder_input_tokens: [B, S] int, 0 = padding (mixed lengths are fine).
+    num_beams, num_beam_groups, diversity_penalty, length_penalty,
+      early_stopping, max_new_tokens, num_return_sequences: as Hugging Face
+      `generate` (see `beam_search.search`).
+    constraint: a `constraints.PrefixTrie` of the valid IDs (or None). Every
+      finite-score result is then a complete valid ID, provided
+      `max_new_tokens >= constraint.max_length` (checked).
+    catalog_mask: [B, num_leaves] or [num_leaves] bool: IDs allowed per query.
+    distinct_across_groups: no two returned hypotheses are the same sequence.
+    lm_head: "dense" (logits over the vocabulary) or "candidates" (logits of
+      the legal next tokens only; needs `constraint`; log-probs normalised
+      over the legal tokens).
+    normalize: "vocab" or "legal" (see `beam_search.search`); default "vocab"
+      for the dense head (HF semantics) and "legal" for candidates.
+    vocab_mask: select over a [R, V] mask of legal tokens instead of each
+      beam's children window (same results; for measurements).
+    eos_id: end token.
+  Returns:
+    `DecodeResult`: sequences [B, n, max_new_tokens], scores [B, n], leaves
+    [B, n] (None without a constraint), best first; n = num_return_sequences
+    (default num_beams).
+  """
+  if lm_head not in LM_HEADS:
+    raise ValueError(f"lm_head must be one of {LM_HEADS}, got {lm_head!r}")
+  if constraint is not None and max_new_tokens < constraint.max_length:
+    raise ValueError(f"max_new_tokens={max_new_tokens} is shorter than the longest valid ID "
+                     f"({constraint.max_length} tokens with EOS)")
+  if catalog_mask is not None:
+    catalog_mask = jnp.asarray(catalog_mask, bool)
+  if diversity_penalty < 0:
+    raise ValueError(f"diversity_penalty must be >= 0, got {diversity_penalty}")
+  return _generate(params, jnp.asarray(encoder_input_tokens), constraint, catalog_mask,
+                   jnp.float32(diversity_penalty), jnp.float32(length_penalty),
+                   model=model, num_beams=num_beams, num_beam_groups=num_beam_groups,
+                   early_stopping=early_stopping,
+                   max_new_tokens=int(max_new_tokens),
+                   num_return_sequences=num_return_sequences,
+                   distinct_across_groups=bool(distinct_across_groups), lm_head=lm_head,
+                   normalize=normalize, vocab_mask=bool(vocab_mask), eos_id=int(eos_id))

@@ -1,0 +1,179 @@
+"""Batch inference and single-prompt recommendations from a trained run.
+
+`infer` reads a training workdir (`train_config.json` + Orbax checkpoints),
+the run's ID map and vocabulary, and writes one JSON line per query::
+
+  {"query_id", "query", "track_ids": [ranked, N], "generated_ids": [...],
+   "scores": [...], "invalid_ids": k}
+
+Each generated ID expands to its tracks (collisions by train popularity),
+duplicates are dropped, and tracks are ranked by beam score. With the
+prefix-trie constraint every generated ID is a real one; without it, the
+share of IDs that match no track is reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import gin
+import jax
+import numpy as np
+
+from text2tracks_jax.decoding import constraints, generation
+from text2tracks_jax.models import network
+
+
+@dataclasses.dataclass
+class Recommender:
+  """A trained model with its vocabulary, ID map and trie, ready to decode."""
+
+  model: network.T5Model
+  params: object
+  input_vocab: object
+  target_vocab: object
+  id_map: object
+  trie: constraints.PrefixTrie
+  leaf_ids: list
+  inputs_length: int
+  catalog: dict
+
+  @classmethod
+  def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
+    import seqio  # pylint: disable=import-outside-toplevel
+    import tasks  # pylint: disable=import-outside-toplevel
+    from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+    from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
+    from text2tracks_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
+    info = json.loads((Path(workdir) / "train_config.json").read_text())
+    run_dir = Path(info["run_dir"])
+    tasks.register_run(run_dir)
+    task = seqio.get_mixture_or_task(info["task"])
+    strategy = next(p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
+                    if tasks.task_name(run_dir.name, p.parent.name) == info["task"])
+    id_map = ids.load_id_map(run_dir / "ids" / strategy)
+    config, params, _ = checkpoints.load_trained(workdir, step)
+    target_vocab = task.output_features["targets"].vocabulary
+    id_strings = sorted(id_map.id_to_tracks)
+    sequences = [target_vocab.encode(s) + [1] for s in id_strings]
+    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=config.vocab_size)
+    leaf_ids = [None] * trie.num_leaves
+    for s, leaf in zip(id_strings, constraints.lookup_leaves(trie, sequences)):
+      leaf_ids[int(leaf)] = s
+    cat = PreparedDataset.load(run_dir / "data").catalog(
+        ["track_id", "title", "artist_name"]).to_pydict()
+    catalog = {t: (a, ti) for t, ti, a in zip(cat["track_id"], cat["title"], cat["artist_name"])}
+    return cls(network.T5Model(config), jax.device_put(params),
+               task.output_features["inputs"].vocabulary, target_vocab, id_map,
+               jax.device_put(trie), leaf_ids, info["inputs_length"], catalog)
+
+  def encode_queries(self, queries, warn=print) -> np.ndarray:
+    """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile."""
+    rows = []
+    for q in queries:
+      if not q or not q.strip():
+        raise ValueError("empty prompt: say what you would like to hear")
+      ids = self.input_vocab.encode(q)
+      if len(ids) + 1 > self.inputs_length:
+        warn(f"warning: prompt of {len(ids)} tokens truncated to {self.inputs_length - 1}: {q[:60]!r}")
+        ids = ids[:self.inputs_length - 1]
+      rows.append(ids + [1])
+    out = np.zeros((len(rows), self.inputs_length), np.int32)
+    for i, r in enumerate(rows):
+      out[i, :len(r)] = r
+    return out
+
+  def recommend(self, queries, *, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
+                diversity_penalty: float = 0.25, constrained: bool = True,
+                distinct: bool = True, warn=print) -> list:
+    """Ranked tracks per query: [{"track_ids", "generated_ids", "scores", "invalid_ids"}]."""
+    tokens = self.encode_queries(queries, warn)
+    out = generation.generate(
+        self.model, self.params, tokens, num_beams=num_beams, num_beam_groups=num_beam_groups,
+        diversity_penalty=diversity_penalty, max_new_tokens=self.trie.max_length,
+        constraint=self.trie if constrained else None,
+        distinct_across_groups=distinct and constrained)
+    seqs, scores = np.asarray(out.sequences), np.asarray(out.scores)
+    leaves = np.asarray(out.leaves) if out.leaves is not None else None
+    results = []
+    for b in range(len(queries)):
+      ranked, gen, sc, invalid = [], [], [], 0
+      for j in range(seqs.shape[1]):
+        if not np.isfinite(scores[b, j]):
+          continue
+        if leaves is not None and leaves[b, j] >= 0:
+          id_string = self.leaf_ids[leaves[b, j]]
+        else:
+          toks = seqs[b, j].tolist()
+          id_string = self.target_vocab.decode(toks[:toks.index(1)] if 1 in toks else toks)
+        tracks = self.id_map.id_to_tracks.get(id_string)
+        gen.append(id_string)
+        sc.append(float(scores[b, j]))
+        if tracks is None:
+          invalid += 1
+          continue
+        ranked.extend(t for t in tracks if t not in ranked)
+      results.append({"track_ids": ranked[:top_n], "generated_ids": gen, "scores": sc,
+                      "invalid_ids": invalid})
+    return results
+
+
+@gin.configurable(denylist=["log"])
+def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] = None,
+          batch_size: int = 32, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
+          diversity_penalty: float = 0.25, constrained: bool = True, distinct: bool = True,
+          max_queries: Optional[int] = None, log=print) -> dict:
+  """Decodes every query of `split`; writes predictions JSONL and a summary."""
+  from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
+  rec = Recommender.load(workdir)
+  info = json.loads((Path(workdir) / "train_config.json").read_text())
+  examples = list(PreparedDataset.load(Path(info["run_dir"]) / "data").examples(split))
+  examples = examples[:max_queries] if max_queries else examples
+  out = Path(out or Path(workdir) / f"predictions.{split}.jsonl")
+  tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+  start, done, invalid, generated = time.time(), 0, 0, 0
+  with open(tmp, "w", encoding="utf-8") as f:
+    for i in range(0, len(examples), batch_size):
+      batch = examples[i:i + batch_size]
+      queries = [e.query for e in batch]
+      queries += queries[-1:] * (batch_size - len(batch))  # same shape for the last batch
+      results = rec.recommend(queries, top_n=top_n, num_beams=num_beams,
+                              num_beam_groups=num_beam_groups,
+                              diversity_penalty=diversity_penalty, constrained=constrained,
+                              distinct=distinct, warn=log)
+      for ex, r in zip(batch, results):
+        f.write(json.dumps({"query_id": ex.query_id, "query": ex.query, **r},
+                           ensure_ascii=False) + "\n")
+        invalid += r["invalid_ids"]
+        generated += len(r["generated_ids"])
+      done += len(batch)
+      rate = done / (time.time() - start)
+      log(f"infer {split}: {done}/{len(examples)} queries, {rate:.1f} queries/s, "
+          f"ETA {(len(examples) - done) / max(rate, 1e-9):.0f}s")
+  os.replace(tmp, out)
+  summary = {"split": split, "queries": done, "seconds": round(time.time() - start, 2),
+             "queries_per_s": round(done / (time.time() - start), 2),
+             "invalid_id_share": invalid / max(generated, 1), "constrained": constrained,
+             "num_beams": num_beams, "num_beam_groups": num_beam_groups,
+             "diversity_penalty": diversity_penalty, "predictions": str(out)}
+  (out.with_suffix(".summary.json")).write_text(json.dumps(summary, indent=2) + "\n")
+  log(f"wrote {out}: {done} queries, {summary['queries_per_s']} queries/s (compile included), "
+      f"{summary['invalid_id_share']:.1%} of generated IDs match no track")
+  return summary
+
+
+def print_recommendations(workdir, prompt: str, top_n: int = 10, file=sys.stdout, **kwargs):
+  rec = Recommender.load(workdir)
+  (result,) = rec.recommend([prompt], top_n=top_n, warn=lambda m: print(m, file=sys.stderr),
+                            **kwargs)
+  print(f"{'#':>3}  {'track':<12} {'artist':<28} title", file=file)
+  for i, t in enumerate(result["track_ids"], 1):
+    artist, title = rec.catalog.get(t, ("?", "?"))
+    print(f"{i:>3}  {t:<12} {artist[:28]:<28} {title}", file=file)
+  return result
