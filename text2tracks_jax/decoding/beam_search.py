@@ -321,7 +321,7 @@ def _normalizer(logits: Array, valid: Optional[Array]) -> Tuple[Array, Array]:
   return shift, jnp.log(jnp.sum(jnp.exp(logits - shift), axis=-1, keepdims=True))
 
 
-def _candidate_slots(cfg: _Config, trie, first: bool) -> Optional[int]:
+def _candidate_slots(cfg: _Config, trie) -> Optional[int]:
   """Slots per beam that suffice for an exact step, or None for all.
 
   A group takes its top 2K of K*C continuations after the homogeneity penalty,
@@ -332,7 +332,6 @@ def _candidate_slots(cfg: _Config, trie, first: bool) -> Optional[int]:
   """
   if cfg.distinct and trie is not None:
     return None
-  del first
   m = 2 * cfg.group_size
   if cfg.hamming:
     m += (cfg.groups - 1) * cfg.group_size
@@ -368,7 +367,7 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
   seqs = state.live_seqs[:, 0, 0] if unexpanded else state.live_seqs.reshape(rows, -1)
   cur = jnp.take(seqs, t, axis=1)[:, None]
   nodes = state.live_nodes[:, 0, 0] if unexpanded else state.live_nodes.reshape(rows)
-  m = _candidate_slots(cfg, trie, first)
+  m = _candidate_slots(cfg, trie)
 
   def call(candidate_ids=None):
     ds = DecodingState(cur_index=t, sequences=seqs, cur_token=cur, cache=state.cache,
@@ -377,12 +376,13 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     return logits.reshape(rows, -1).astype(jnp.float32), new_cache
 
   def finish(logits, valid, shift, norm, token, node=None, keep=None, window=(None, None),
-             index=None):
-    """Log-probs of the kept slots of `logits` [R, C] (`node` already kept if
-    `index` is given)."""
+             index=None) -> _Scores:
+    """Log-probs of the kept slots of `logits` [R, C]; token None: slot = token.
+    With `index` given, it is used (and `node` is already for the kept slots)."""
     if index is None:
       index = _top_slots(logits, valid, m, keep)
-      node = None if (node is None or index is None) else jnp.take_along_axis(node, index, -1)
+      if index is not None and node is not None:
+        node = jnp.take_along_axis(node, index, axis=-1)
     if index is not None:
       take = lambda x: None if x is None else jnp.take_along_axis(x, index, axis=-1)
       logits, valid = take(logits), take(valid)
@@ -393,13 +393,13 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     if valid is not None:
       lp = jnp.where(valid, lp, NEG_INF)
     reshape = lambda x: None if x is None else x.reshape(shape)
-    return _Scores(reshape(lp), reshape(token), reshape(node),
-                   *(reshape(x) for x in window)), new_cache
+    return _Scores(reshape(lp), reshape(token), reshape(node), *(reshape(x) for x in window))
 
   if trie is None:
     logits, new_cache = call()
     shift, norm = _normalizer(logits, None)
-    return finish(logits, None, shift, norm, None, keep=cfg.eos_id if cfg.distinct else None)
+    keep = cfg.eos_id if cfg.distinct else None
+    return finish(logits, None, shift, norm, None, keep=keep), new_cache
 
   # At least 2 slots, so that a group always has 2K candidates (extra slots: -inf).
   width = max(2, trie.root_degree if first else trie.max_degree)
@@ -422,7 +422,7 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     node = None
     if index is not None:  # the trie children of the kept tokens
       node = constraints_lib.find_child(trie, nodes[:, None], index)
-    return finish(logits, mask, shift, norm, None, node, index=index)
+    return finish(logits, mask, shift, norm, None, node, index=index), new_cache
 
   # Select over each beam's children window: slot j = j-th child (by token).
   depth_width = trie.root_degree if first else trie.depth_vocab_width
@@ -439,11 +439,10 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     shift, norm = _normalizer(logits, win_valid)
   else:  # dense LM head (or a window too wide for gathering LM-head rows)
     logits, new_cache = call()
-    shift, norm = _normalizer(logits, None)
+    vocab_norm = None if legal else _normalizer(logits, None)
     logits = jnp.take_along_axis(logits, win_tok, axis=-1)
-    if legal:
-      shift, norm = _normalizer(logits, win_valid)
-  return finish(logits, win_valid, shift, norm, win_tok, win_node, window=window)
+    shift, norm = _normalizer(logits, win_valid) if legal else vocab_norm
+  return finish(logits, win_valid, shift, norm, win_tok, win_node, window=window), new_cache
 
 
 def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,

@@ -122,7 +122,6 @@ def order_by_magnitude(atoms: np.ndarray, coefs: np.ndarray, cov: np.ndarray | N
 
   Returns (atoms [N, c], signs [N, c] in {+1, -1}, filled [N] bool).
   """
-  n, c = atoms.shape
   mag = np.where(atoms >= 0, np.abs(coefs), -1.0)
   mag = np.where((atoms >= 0) & (coefs == 0), -0.5, mag)
   order = _row_lexsort(atoms, mag)
@@ -205,10 +204,12 @@ def sparse_coding(x: np.ndarray, *, seed: int = 0, trusted: np.ndarray | None = 
                 fit_samples=fit_samples, batch_size=batch_size, max_iter=max_iter,
                 fit_algorithm=fit_algorithm, center=center, encoder=encoder)
   rng = np.random.default_rng(seed)
-  xn = l2_normalize(x)
-  rows = _fit_rows(len(xn), trusted, fit_samples, rng)
-  mean = xn[rows].mean(axis=0) if center else np.zeros(xn.shape[1], np.float32)
-  xc = l2_normalize(xn - mean) if center else xn
+  xc = l2_normalize(x)
+  rows = _fit_rows(len(xc), trusted, fit_samples, rng)
+  mean = xc[rows].mean(axis=0) if center else np.zeros(xc.shape[1], np.float32)
+  if center:
+    xc -= mean
+    l2_normalize(xc, copy=False)
   fit_x = xc[rows][rng.permutation(len(rows))]
   learner = MiniBatchDictionaryLearning(
       n_components=dictionary_size, alpha=alpha, max_iter=max_iter, batch_size=batch_size,

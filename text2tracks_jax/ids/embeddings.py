@@ -19,8 +19,10 @@ text (`text_embeddings`): all-MiniLM-L6-v2 (sentence-transformers, loaded
   at `max_seq_length` word pieces). Identical texts are encoded once: every
   track that occurs in one query shares its text with the others in it.
   `mode="mean"` instead encodes each distinct query once and averages the
-  query vectors of a track (normalised): not the paper's recipe but ~5x faster
-  at scale. Tracks not in train are encoded from "artist - title".
+  query vectors of a track (normalised): not the paper's recipe (cosine to it
+  ~0.89 on multi-query tracks of the demo world) but ~6x fewer word pieces to
+  encode at the paper's scale (80k texts instead of 218k longer ones). Tracks
+  not in train are encoded from "artist - title".
 """
 
 from __future__ import annotations
@@ -59,10 +61,15 @@ class Embeddings:
   info: dict
 
 
-def l2_normalize(x: np.ndarray) -> np.ndarray:
-  """Rows scaled to unit norm; zero rows stay zero. [N, d] -> [N, d]."""
-  norm = np.linalg.norm(x, axis=1, keepdims=True)
-  return (x / np.maximum(norm, 1e-12)).astype(np.float32)
+def l2_normalize(x: np.ndarray, copy: bool = True) -> np.ndarray:
+  """Rows scaled to unit norm; zero rows stay zero. [N, d] -> [N, d] float32.
+
+  With copy=False a float32 input is normalised in place (no [N, d] temporaries).
+  """
+  x = np.array(x, np.float32, copy=copy or None)
+  norm = np.sqrt(np.einsum("ij,ij->i", x, x))[:, None]
+  x /= np.maximum(norm, 1e-12)
+  return x
 
 
 def source_counts(source: np.ndarray) -> dict:
@@ -232,7 +239,7 @@ def text_embeddings(inputs: IdInputs, *, seed: int = 0, mode: str = "concat",
     rows = np.repeat(np.arange(inputs.num_tracks), counts)
     member = sp.csr_matrix((np.ones(len(codes), np.float32), (rows, codes)),
                            shape=(inputs.num_tracks, len(texts)))
-    vectors = l2_normalize(member @ query_vectors)
+    vectors = l2_normalize(member @ query_vectors, copy=False)
     missing = np.flatnonzero(~in_train)
     if len(missing):
       name_vectors, n_names = encode_unique(model, names[missing], batch_size)
