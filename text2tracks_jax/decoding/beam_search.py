@@ -1,11 +1,12 @@
 """Diverse beam search (Vijayakumar et al., 2016) with the T5X `decode_fn` contract.
 
 Semantics are those of Hugging Face `generate(num_beams=..., num_beam_groups=...,
-diversity_penalty=..., length_penalty=..., early_stopping=...)` in transformers
-4.55 (`_group_beam_search` + `BeamSearchScorer` + `HammingDiversityLogitsProcessor`;
-`_beam_search` when there is one group), computed with static shapes under
-`jit`: one `lax.while_loop` over decoding steps, every beam of every query in one
-batch, the decoder's KV cache reordered by beam origin after each step.
+diversity_penalty=..., length_penalty=..., early_stopping=...,
+num_return_sequences=num_beams)` in transformers 4.55 (`_group_beam_search` +
+`BeamSearchScorer` + `HammingDiversityLogitsProcessor`; `_beam_search` when
+there is one group), computed with static shapes under `jit`: one
+`lax.while_loop` over decoding steps, every beam of every query in one batch,
+the decoder's KV cache reordered by beam origin after each step.
 
 One step, per query (B queries, G groups of K = num_beams / G beams each):
 
@@ -22,20 +23,27 @@ One step, per query (B queries, G groups of K = num_beams / G beams each):
   its best K hypotheses;
 * the first K non-EOS continuations (in rank order) are the group's new beams;
 * a group is done (HF `early_stopping=False`) once it holds K hypotheses and
-  `worst_hypothesis >= best_candidate / length ** length_penalty`; a done group
-  emits padding (token 0, counted by the homogeneity penalty of later groups,
-  as in HF); the search stops when every group of every query is done or after
-  `max_decode_len` steps, when the beams of unfinished groups join their
-  hypotheses (scored with the number of steps as length).
+  `worst_hypothesis >= best / length ** length_penalty`, where `best` is the
+  group's best candidate of the step (its best new beam with one group, as
+  HF's `_beam_search`); a done group emits padding (token 0, which the
+  homogeneity penalty of later groups counts, as in HF); the search stops when
+  every group of every query is done or after `max_decode_len` steps; then the
+  beams of unfinished groups join their hypotheses (length = number of steps).
 
-The result holds every group's K hypotheses, best first (HF's
-`sequences_scores` and `sequences` with `num_return_sequences = num_beams`).
+The result holds every group's K hypotheses, best first (HF's `sequences` and
+`sequences_scores`). Scores are sums of the *processed* log-probs, i.e. they
+include the homogeneity penalties, as HF's.
 
-Beyond HF: a prefix-trie constraint (`constraints.PrefixTrie`), per-query
-catalog filters over its leaves, an option to compute logits only for the legal
-next tokens (`candidate_logits`), and `distinct_across_groups`, which keeps a
-group from completing a sequence another hypothesis of the same query already
-holds (so N beams give N distinct IDs).
+Only the choice of tokens is sequential over groups; the rest of a step runs
+for all groups at once. Each beam first keeps its best 2K + (G-1)*K next
+tokens (one top-k over the vocabulary, on chunk maxima first); the penalty
+lowers at most (G-1)*K tokens, so every group's exact top 2K is among them.
+
+Beyond HF: a prefix-trie constraint (`constraints.PrefixTrie`; each beam then
+chooses among its node's children), per-query catalog filters over the trie's
+leaves, logits for the legal tokens only (`candidate_logits`), and
+`distinct_across_groups` (no two hypotheses of a query are the same sequence;
+see `search`).
 
 The T5X contract: `tokens_to_logits(DecodingState) -> (logits [B*beams, V],
 new_cache)`; rows are batch-major (row b * num_beams + j is beam j of query b,
@@ -103,7 +111,10 @@ class DecodeResult:
       no decoder start token.
     scores: [B, n] float32, HF's `sequences_scores` (length-normalised sum of
       the processed log-probabilities). -inf marks filler entries (fewer legal
-      completions than beams under a constraint); drop them.
+      completions than beams under a constraint); drop them. Scores near
+      -1e9 / length come from HF's initial offset of all but the first beam
+      of each group: copies of better sequences, possible only when a group
+      has fewer than 2K legal continuations.
     leaves: [B, n] int32 trie leaf (valid ID) of each sequence, -1 if it is not
       a complete valid ID; None without a constraint.
   """
@@ -404,8 +415,10 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
   # At least 2 slots, so that a group always has 2K candidates (extra slots: -inf).
   width = max(2, trie.root_degree if first else trie.max_degree)
   win_tok, win_node, win_valid = constraints_lib.children_window(trie, nodes, width)
-  if counts is not None:  # catalog filter
+  if counts is not None:  # catalog filter (one shared row, or one per query)
     query = jnp.arange(rows) // (1 if unexpanded else g * k)
+    if counts.shape[0] == 1:
+      query = jnp.zeros_like(query)
     win_valid &= constraints_lib.subtree_allowed(trie, counts, win_node, query)
   window = (win_node, win_valid) if cfg.distinct else (None, None)
   legal = cfg.normalize == "legal"
@@ -453,7 +466,7 @@ def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,
   that moved to the same node at this step reserves one more.
 
   Args:
-    counts: [B, num_leaves + 1] catalog `leaf_counts` or None (all allowed).
+    counts: [B or 1, num_leaves + 1] catalog `leaf_counts` or None (all allowed).
     nodes: [B, K, W] int nodes; taken: [B, M] leaf ids of held hypotheses,
       -1 for none (distinct, and allowed by the catalog); reserved: [B, M']
       nodes of earlier groups' new beams (the sink for none).
@@ -467,8 +480,8 @@ def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,
   else:
     b = nodes.shape[0]
     flat = lambda x: x.reshape(b, -1)
-    allowed = (jnp.take_along_axis(counts, flat(hi), -1)
-               - jnp.take_along_axis(counts, flat(lo), -1)).reshape(nodes.shape)
+    q = (jnp.arange(b) if counts.shape[0] > 1 else jnp.zeros(b, jnp.int32))[:, None]
+    allowed = (counts[q, flat(hi)] - counts[q, flat(lo)]).reshape(nodes.shape)
   leaf = taken[:, None, None, :]
   held = jnp.sum((leaf >= lo[..., None]) & (leaf < hi[..., None]), axis=-1)
   held += jnp.sum(reserved[:, None, None, :] == nodes[..., None], axis=-1)
@@ -486,7 +499,7 @@ def _group_select(cfg: _Config, trie, t: Array, sc: _Scores, live_seqs: Array,
     chosen: [B, G*K] int32 tokens chosen by the earlier groups at this step
       (-1: none).
     all_hyps: every group's hypotheses [B, G*K, ...] (for `distinct`).
-    counts: catalog `leaf_counts` [B, num_leaves + 1] or None.
+    counts: catalog `leaf_counts` [B or 1, num_leaves + 1] or None.
     reserved: [B, G*K] trie nodes of the earlier groups' new beams at this
       step (the sink for none), for `distinct` under a trie.
   Returns:
@@ -727,11 +740,18 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
       when given, `cache_index` leaves are expanded per beam too.
     constraint: a `constraints.PrefixTrie`: only tokens that extend a valid ID
       prefix are allowed, EOS only after a complete ID.
-    catalog_mask: [B, num_leaves] or [num_leaves] bool: the IDs each query may
-      return (needs `constraint`).
-    distinct_across_groups: a group may not complete a sequence another
-      hypothesis of the query holds (earlier groups at this step, or any group
-      before); N beams then give N distinct sequences. Off to match HF.
+    catalog_mask: [B, num_leaves] or [num_leaves] (shared: cheaper) bool: the
+      IDs each query may return (needs `constraint`). Its prefix sums cost
+      O(rows * num_leaves) per call.
+    distinct_across_groups: no two hypotheses of a query are the same
+      sequence: a group may not complete (EOS) a sequence another hypothesis
+      holds (earlier groups at this step, or any group before), nor, when the
+      search ends, keep an unfinished beam equal to one. Under a trie it is
+      stronger: a beam may not enter a subtree whose allowed IDs are all held
+      by hypotheses or already entered by an earlier group's beam at this
+      step, so beams do not run into dead ends; N beams then give N distinct
+      IDs unless fewer are reachable (filler entries, score -inf). Off to
+      match HF.
     candidate_logits: ask `tokens_to_logits` for the logits of the legal next
       tokens only (`DecodingState.candidate_ids`); log-probs are then
       normalised over the legal tokens (`normalize="legal"`).
@@ -785,8 +805,12 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
                 expand_index=initial_index is not None,
                 static_cache_keys=tuple(static_cache_keys))
   counts = None
-  if catalog_mask is not None:
-    mask = jnp.broadcast_to(jnp.asarray(catalog_mask, bool), (batch, constraint.num_leaves))
+  if catalog_mask is not None:  # [1 or B, num_leaves + 1] prefix sums
+    mask = jnp.asarray(catalog_mask, bool)
+    mask = mask[None] if mask.ndim == 1 else mask
+    if mask.shape not in ((1, constraint.num_leaves), (batch, constraint.num_leaves)):
+      raise ValueError(f"catalog_mask has shape {mask.shape}; expected [{batch}, "
+                       f"{constraint.num_leaves}] or [{constraint.num_leaves}]")
     counts = constraints_lib.leaf_counts(mask)
 
   g, k = cfg.groups, cfg.group_size

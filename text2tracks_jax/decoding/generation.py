@@ -4,7 +4,10 @@ The encoder runs once per query; the decoder cache is created for the B
 queries (cross-attention keys/values projected once), the first step runs on
 those B rows, then the cache is expanded to B * num_beams rows and reordered
 by beam origin after every step (cross-attention entries, the same for every
-beam of a query, are never reordered)::
+beam of a query, are never reordered). With `lm_head="candidates"` under a
+trie, the LM head is a matmul against the columns of the tokens that may
+follow a prefix of the current length (e.g. the 256 codes of one semantic-ID
+level) instead of the whole vocabulary::
 
   out = generate(model, params, encoder_input_tokens, num_beams=10,
                  num_beam_groups=5, diversity_penalty=0.5, max_new_tokens=4,
@@ -52,8 +55,9 @@ def make_tokens_to_logits(model: network.T5Model, params):
 
 
 @functools.partial(jax.jit, static_argnames=(
-    "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens", "num_return_sequences", "distinct_across_groups",
-    "lm_head", "normalize", "vocab_mask", "eos_id"))
+    "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens",
+    "num_return_sequences", "distinct_across_groups", "lm_head", "normalize", "vocab_mask",
+    "eos_id"))
 def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_penalty,
               length_penalty, *, model, num_beams, num_beam_groups, early_stopping,
               max_new_tokens, num_return_sequences, distinct_across_groups, lm_head,
@@ -96,7 +100,8 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
     constraint: a `constraints.PrefixTrie` of the valid IDs (or None). Every
       finite-score result is then a complete valid ID, provided
       `max_new_tokens >= constraint.max_length` (checked).
-    catalog_mask: [B, num_leaves] or [num_leaves] bool: IDs allowed per query.
+    catalog_mask: [B, num_leaves] bool, IDs allowed per query, or
+      [num_leaves] for one filter shared by all queries (cheaper).
     distinct_across_groups: no two returned hypotheses are the same sequence.
     lm_head: "dense" (logits over the vocabulary) or "candidates" (logits of
       the legal next tokens only; needs `constraint`; log-probs normalised
