@@ -43,3 +43,19 @@ def test_prepare_rejects_flags_of_other_sources(tmp_path, flags):
   with pytest.raises(SystemExit, match="is not used with --source"):
     cli.main(["prepare", "--out", str(tmp_path / "d")] + flags)
   assert not (tmp_path / "d").exists()
+
+
+def test_cli_strategy_list_matches_the_ids_package():
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  assert cli.ID_STRATEGIES == sorted(ids.STRATEGIES)
+
+
+def test_build_ids_verb_writes_an_id_map(tmp_path):
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data import prepare  # pylint: disable=import-outside-toplevel
+  prepare.prepare("synthetic", tmp_path / "data", preset="tiny")
+  assert cli.main(["build-ids", "--data", str(tmp_path / "data"), "--strategy", "track-int",
+                   "--out", str(tmp_path / "ids"), "--gin.build_ids.seed=3"]) == 0
+  id_map = ids.load_id_map(tmp_path / "ids")
+  assert id_map.strategy == "track-int"
+  assert min(int(v) for v in id_map.track_to_id.values()) == 1000

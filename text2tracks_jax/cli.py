@@ -11,6 +11,10 @@ import argparse
 import sys
 
 EXIT_BAD_INPUT = 2
+# Kept here (not imported) so that --help stays free of numpy/gin imports;
+# tests check it equals text2tracks_jax.ids.STRATEGIES.
+ID_STRATEGIES = ["artist-iid-track-seq", "artist-int-track-seq", "artist-name-track-name",
+                 "semantic-ids-cf", "semantic-ids-text", "track-int"]
 
 
 def _add_gin_flags(p: argparse.ArgumentParser):
@@ -91,6 +95,15 @@ def parse_gin(args, modules=()):
                                       finalize_config=False, skip_unknown=False)
 
 
+def _cmd_build_ids(args):
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  try:
+    ids.run_from_args(args)
+  except (TypeError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    raise SystemExit(EXIT_BAD_INPUT) from None
+
+
 def _cmd_train(args):
   parse_gin(args, ["text2tracks_jax.training.train"])
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
@@ -145,7 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--seed", type=int, default=0)
   p.set_defaults(func=_cmd_prepare)
 
-  later = {"build-ids": ("data + ID strategy -> ID map", 3),
+  p = sub.add_parser("build-ids", help="data + ID strategy phi -> ID map")
+  _add_gin_flags(p)
+  p.add_argument("--data", required=True, help="prepared dataset directory")
+  p.add_argument("--strategy", choices=ID_STRATEGIES,
+                 help="ID strategy phi (or set build_ids.strategy in a gin file)")
+  p.add_argument("--out", required=True, help="output ID map directory")
+  p.add_argument("--seed", type=int, default=None, help="default 0 (or build_ids.seed)")
+  p.add_argument("--spm_path", help="SentencePiece model for the tokens-per-ID stats")
+  p.set_defaults(func=_cmd_build_ids)
+
+  later = {
            "evaluate": ("score predictions: hits@k, nDCG, MRR, artist entropy", 7),
            "baseline": ("popularity, BM25, bi-encoder, co-occurrence baselines", 7),
            "experiment": ("run a gin-configured experiment end to end", 7)}
