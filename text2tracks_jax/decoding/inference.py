@@ -46,32 +46,38 @@ class Recommender:
 
   @classmethod
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
+    """From a training workdir's latest (or given) checkpoint."""
+    from text2tracks_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
+    info = json.loads((Path(workdir) / "train_config.json").read_text())
+    config, params, _ = checkpoints.load_trained(workdir, step)
+    return cls.for_task(network.T5Model(config), jax.device_put(params), info["run_dir"],
+                        info["task"], info["inputs_length"])
+
+  @classmethod
+  def for_task(cls, model, params, run_dir, task_name: str, inputs_length: int) -> "Recommender":
+    """Vocabulary, ID map, trie and catalog of `task_name` in `run_dir`."""
     import seqio  # pylint: disable=import-outside-toplevel
     import tasks  # pylint: disable=import-outside-toplevel
     from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
     from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
-    from text2tracks_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
-    info = json.loads((Path(workdir) / "train_config.json").read_text())
-    run_dir = Path(info["run_dir"])
+    run_dir = Path(run_dir)
     tasks.register_run(run_dir)
-    task = seqio.get_mixture_or_task(info["task"])
+    task = seqio.get_mixture_or_task(task_name)
     strategy = next(p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
-                    if tasks.task_name(run_dir.name, p.parent.name) == info["task"])
+                    if tasks.task_name(run_dir.name, p.parent.name) == task_name)
     id_map = ids.load_id_map(run_dir / "ids" / strategy)
-    config, params, _ = checkpoints.load_trained(workdir, step)
     target_vocab = task.output_features["targets"].vocabulary
     id_strings = sorted(id_map.id_to_tracks)
     sequences = [target_vocab.encode(s) + [1] for s in id_strings]
-    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=config.vocab_size)
+    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=model.config.vocab_size)
     leaf_ids = [None] * trie.num_leaves
     for s, leaf in zip(id_strings, constraints.lookup_leaves(trie, sequences)):
       leaf_ids[int(leaf)] = s
     cat = PreparedDataset.load(run_dir / "data").catalog(
         ["track_id", "title", "artist_name"]).to_pydict()
     catalog = {t: (a, ti) for t, ti, a in zip(cat["track_id"], cat["title"], cat["artist_name"])}
-    return cls(network.T5Model(config), jax.device_put(params),
-               task.output_features["inputs"].vocabulary, target_vocab, id_map,
-               jax.device_put(trie), leaf_ids, info["inputs_length"], catalog)
+    return cls(model, params, task.output_features["inputs"].vocabulary, target_vocab, id_map,
+               jax.device_put(trie), leaf_ids, inputs_length, catalog)
 
   def encode_queries(self, queries, warn=print) -> np.ndarray:
     """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile."""
@@ -91,11 +97,11 @@ class Recommender:
 
   def recommend(self, queries, *, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
                 diversity_penalty: float = 0.25, constrained: bool = True,
-                distinct: bool = True, warn=print) -> list:
+                distinct: bool = True, warn=print, params=None) -> list:
     """Ranked tracks per query: [{"track_ids", "generated_ids", "scores", "invalid_ids"}]."""
     tokens = self.encode_queries(queries, warn)
     out = generation.generate(
-        self.model, self.params, tokens, num_beams=num_beams, num_beam_groups=num_beam_groups,
+        self.model, params if params is not None else self.params, tokens, num_beams=num_beams, num_beam_groups=num_beam_groups,
         diversity_penalty=diversity_penalty, max_new_tokens=self.trie.max_length,
         constraint=self.trie if constrained else None,
         distinct_across_groups=distinct and constrained)
@@ -177,3 +183,22 @@ def print_recommendations(workdir, prompt: str, top_n: int = 10, file=sys.stdout
     artist, title = rec.catalog.get(t, ("?", "?"))
     print(f"{i:>3}  {t:<12} {artist[:28]:<28} {title}", file=file)
   return result
+
+
+def validation_eval_fn(recommender: Recommender, examples, batch_size: int = 32, k: int = 10):
+  """`eval_fn(params, step) -> {"validation_hits@10": ...}` for the trainer."""
+  from text2tracks_jax.evaluation import metrics  # pylint: disable=import-outside-toplevel
+
+  def eval_fn(params, step):
+    del step
+    preds = []
+    for i in range(0, len(examples), batch_size):
+      batch = [e.query for e in examples[i:i + batch_size]]
+      n = len(batch)
+      batch += batch[-1:] * (batch_size - n)
+      preds += [r["track_ids"] for r in recommender.recommend(batch, top_n=k, params=params,
+                                                             warn=lambda _: None)[:n]]
+    scores = metrics.score_queries(preds, [e.track_ids for e in examples], k)
+    return {f"validation_{name}": value for name, value in scores.items()}
+
+  return eval_fn

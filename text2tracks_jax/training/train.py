@@ -60,8 +60,14 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           label_smoothing: float = 0.0, z_loss: float = 0.0, seed: int = 0,
           num_partitions: int = 1, checkpoint_every_steps: int = 1000,
           keep_checkpoints: int = 3, log_every_steps: int = 50,
-          pretrained: Optional[str] = None, log=print) -> dict:
-  """Trains `model_config` on `task`'s train split; returns a summary dict."""
+          pretrained: Optional[str] = None, eval_every_steps: int = 0,
+          eval_queries: int = 200, log=print) -> dict:
+  """Trains `model_config` on `task`'s train split; returns a summary dict.
+
+  With `eval_every_steps` (and `run_dir`), the first `eval_queries` validation
+  queries are decoded (diverse beam search, constrained) every so many steps and
+  validation hits@10 and friends go to TensorBoard and the console.
+  """
   distributed.initialize()
   workdir = Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
@@ -93,12 +99,16 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     _write_json(workdir / "train_config.json", info)
   log(f"training {task}: {len(examples):,} examples, {total_steps:,} steps of {batch_size} "
       f"on {jax.device_count()} device(s), {info['num_params'] / 1e6:.1f}M parameters")
+  eval_fn = None
+  if eval_every_steps and run_dir:
+    eval_fn = _validation_eval(model, run_dir, task, info["inputs_length"], eval_queries, log)
   trainer = Trainer(model, optimizer, workdir,
                     TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
                                 z_loss=z_loss, checkpoint_every_steps=checkpoint_every_steps,
-                                keep_checkpoints=keep_checkpoints, log_every_steps=log_every_steps),
+                                keep_checkpoints=keep_checkpoints, log_every_steps=log_every_steps,
+                                eval_every_steps=eval_every_steps),
                     mesh=partitioning.create_mesh(num_partitions), writer=writer,
-                    init_params=init_params, log=log)
+                    init_params=init_params, eval_fn=eval_fn, log=log)
   try:
     trainer.fit(examples, total_steps, schedule)
   finally:
@@ -106,6 +116,21 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     if writer is not None:
       writer.close()
   return info
+
+
+def _validation_eval(model, run_dir, task, inputs_length, n, log):
+  from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  rec = inference.Recommender.for_task(model, None, run_dir, task, inputs_length)
+  examples = list(PreparedDataset.load(Path(run_dir) / "data").examples("validation"))[:n]
+  eval_fn = inference.validation_eval_fn(rec, examples)
+
+  def logged(params, step):
+    scores = eval_fn(params, step)
+    log(f"step {step}: validation hits@10 {scores['validation_hits@10']:.3f} "
+        f"(recall@10 {scores['validation_recall@10']:.3f}, {len(examples)} queries)")
+    return scores
+  return logged
 
 
 def _metric_writer(workdir: Path):
