@@ -6,9 +6,11 @@ batch 32 queries of 8-16 tokens, 4 and 16 new tokens. Both sides use the same
 weights: a randomly initialised HF `T5ForConditionalGeneration` (T5 v1.1
 shapes, `tiny` or flan-t5-`small`) saved with `save_pretrained` and imported
 with our `hf_import`. HF runs in its own process (`torch.set_num_threads(2)`,
-passive OpenMP threads) whose calls alternate with ours, so that both sides
-see the same load on a shared machine; each side's best call counts. Ours is
-timed after a warm-up call (compile time reported separately). Targets: ours
+passive OpenMP threads) whose calls alternate with ours: each round times one
+HF call, then runs ours for as long, so both see about the same load on a
+shared machine; the headline ratio is the median over rounds, the queries/s
+the best round of each side. Ours is timed after a warm-up call (compile time
+reported separately). Targets: ours
 >= 3x HF on tiny, >= 2x on small; the trie constraint costs <= 1% of decoding
 time.
 
@@ -178,37 +180,46 @@ def _vs_hf(workdir: Path, size: str, quick: bool) -> dict:
   hf = _HFServer(path)
   try:
     for new_tokens in lengths:
-      rounds = 2 if quick or (size == "small" and new_tokens == 16) else 5
+      rounds = 3 if quick or (size == "small" and new_tokens == 16) else 7
       fn = _ours_generate(model, params, enc, new_tokens)
-      first = _timed(fn)  # compile + run
-      hf_out = hf.generate(new_tokens)  # warm-up
-      ours_s, hf_s = [], []
-      for _ in range(rounds):  # interleaved: both sides see the same load
-        hf_s.append(hf.generate(new_tokens)["seconds"])
-        ours_s.extend(_timed(fn) for _ in range(3))
-      ours_qps, hf_qps = BATCH / min(ours_s), BATCH / min(hf_s)
-      ratio = ours_qps / hf_qps
-      seqs = np.asarray(fn().sequences)
-      same = float(np.mean(np.all(seqs == np.asarray(hf_out["sequences"]), axis=-1)))
-      headline.update({f"ours_qps_{new_tokens}": round(ours_qps, 1),
-                       f"hf_qps_{new_tokens}": round(hf_qps, 1),
-                       f"ratio_{new_tokens}": round(ratio, 2)})
-      targets.append({"what": f"{size}, {new_tokens} new tokens: ours >= "
-                              f"{SPEEDUP_TARGET[size]:g}x HF",
-                      "ok": ratio >= SPEEDUP_TARGET[size]})
-      detail[f"{new_tokens}_new_tokens"] = {
-          "ours_seconds": ours_s, "hf_seconds": hf_s,
-          "ours_compile_s": round(first - min(ours_s), 2),
-          "ours_median_qps": round(BATCH / float(np.median(ours_s)), 1),
-          "hf_median_qps": round(BATCH / float(np.median(hf_s)), 1),
-          "sequences_identical_to_hf": same}
+      ours = {"ours": fn}
       if new_tokens == 4:  # the paper's use: 3-token semantic IDs under the trie
         trie = _semantic_trie(model.config.vocab_size, 20_000 if quick else 200_000)
-        fast = _ours_generate(model, params, enc, 4, constraint=trie, lm_head="candidates")
-        fast()
-        fast_s = min(_timed(fast) for _ in range(3 * rounds))
-        headline["ours_trie_candidates_qps_4"] = round(BATCH / fast_s, 1)
-        headline["ratio_trie_candidates_4"] = round(BATCH / fast_s / hf_qps, 2)
+        ours["trie_candidates"] = _ours_generate(model, params, enc, 4, constraint=trie,
+                                                 lm_head="candidates")
+      first = {name: _timed(f) for name, f in ours.items()}  # compile + run
+      hf_out = hf.generate(new_tokens)  # warm-up
+      qps = {name: [] for name in ours}
+      hf_qps = []
+      for _ in range(rounds):
+        # One HF call, then each of ours for as long: adjacent windows of the
+        # same length see about the same load on a shared machine.
+        window = hf.generate(new_tokens)["seconds"]
+        hf_qps.append(BATCH / window)
+        for name, f in ours.items():
+          calls, start = 0, time.perf_counter()
+          while calls == 0 or time.perf_counter() - start < window:
+            _timed(f)
+            calls += 1
+          qps[name].append(BATCH * calls / (time.perf_counter() - start))
+      ratios = {name: [o / h for o, h in zip(q, hf_qps)] for name, q in qps.items()}
+      ratio = float(np.median(ratios["ours"]))
+      seqs = np.asarray(fn().sequences)
+      same = float(np.mean(np.all(seqs == np.asarray(hf_out["sequences"]), axis=-1)))
+      headline.update({f"ours_qps_{new_tokens}": round(max(qps["ours"]), 1),
+                       f"hf_qps_{new_tokens}": round(max(hf_qps), 1),
+                       f"ratio_{new_tokens}": round(ratio, 2)})
+      if "trie_candidates" in qps:
+        headline.update({
+            "ours_trie_candidates_qps_4": round(max(qps["trie_candidates"]), 1),
+            "ratio_trie_candidates_4": round(float(np.median(ratios["trie_candidates"])), 2)})
+      targets.append({"what": f"{size}, {new_tokens} new tokens: ours >= "
+                              f"{SPEEDUP_TARGET[size]:g}x HF (median of paired rounds)",
+                      "ok": ratio >= SPEEDUP_TARGET[size]})
+      detail[f"{new_tokens}_new_tokens"] = {
+          "ours_qps_per_round": qps, "hf_qps_per_round": hf_qps, "ratios_per_round": ratios,
+          "ours_compile_s": {n: round(first[n] - BATCH / max(q), 2) for n, q in qps.items()},
+          "sequences_identical_to_hf": same}
   finally:
     hf.close()
   return {"headline": headline, "targets": targets, **detail,
