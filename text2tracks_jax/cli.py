@@ -87,6 +87,7 @@ def parse_gin(args, modules=()):
   for m in modules:
     importlib.import_module(m)
   # `include 'gin_configs/...'` resolves from the repository root too.
+  gin.clear_config()  # one verb, one configuration (matters when called in-process)
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   args.gin_file = [f if os.path.exists(f) or not os.path.exists(os.path.join(root, f))
                    else os.path.join(root, f) for f in args.gin_file]
@@ -96,7 +97,9 @@ def parse_gin(args, modules=()):
 
 
 def _cmd_build_ids(args):
+  import gin  # pylint: disable=import-outside-toplevel
   from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  gin.clear_config()
   try:
     ids.run_from_args(args)
   except (TypeError, ValueError) as e:
@@ -113,7 +116,7 @@ def _cmd_train(args):
 def _cmd_infer(args):
   parse_gin(args, ["text2tracks_jax.decoding.inference"])
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  inference.infer(workdir=args.workdir, split=args.split, out=args.out)
+  inference.infer(workdir=args.workdir, split=args.split, out=args.out)  # others from gin
 
 
 def _cmd_recommend(args):

@@ -174,7 +174,8 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
   return summary
 
 
-def print_recommendations(workdir, prompt: str, top_n: int = 10, file=sys.stdout, **kwargs):
+def print_recommendations(workdir, prompt: str, top_n: int = 10, file=None, **kwargs):
+  file = file or sys.stdout
   rec = Recommender.load(workdir)
   (result,) = rec.recommend([prompt], top_n=top_n, warn=lambda m: print(m, file=sys.stderr),
                             **kwargs)

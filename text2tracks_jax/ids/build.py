@@ -253,7 +253,8 @@ def run_from_args(args: argparse.Namespace) -> id_map_lib.IdMap:
   (list of "name = value" strings, as `cli._split_gin_bindings` makes).
   """
   gin.parse_config_files_and_bindings(list(getattr(args, "gin_file", None) or []),
-                                      list(getattr(args, "gin_bindings", None) or []))
+                                      list(getattr(args, "gin_bindings", None) or []),
+                                      finalize_config=False)
   kwargs = {k: v for k, v in (("strategy", getattr(args, "strategy", None)),
                               ("seed", getattr(args, "seed", None)),
                               ("spm_path", getattr(args, "spm_path", None))) if v is not None}

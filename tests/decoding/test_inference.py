@@ -1,0 +1,55 @@
+"""End to end through the CLI: prepare -> build-ids -> train -> infer / recommend."""
+
+import json
+
+import pytest
+
+from text2tracks_jax import cli
+from text2tracks_jax.data.dataset import PreparedDataset
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  run = tmp_path_factory.mktemp("e2e") / "world"
+  assert cli.main(["prepare", "--source", "synthetic", "--preset", "tiny",
+                   "--out", str(run / "data")]) == 0
+  assert cli.main(["build-ids", "--data", str(run / "data"), "--strategy", "semantic-ids-cf",
+                   "--out", str(run / "ids" / "semantic-ids-cf")]) == 0
+  workdir = run.parent / "train"
+  assert cli.main(["train", "--gin_file=gin_configs/runs/train_tiny.gin",
+                   f"--gin.train.run_dir='{run}'",
+                   "--gin.train.task='text2tracks_world_semantic_ids_cf'",
+                   f"--gin.train.workdir='{workdir}'", "--gin.train.max_steps=30",
+                   "--gin.train.log_every_steps=10"]) == 0
+  return run, workdir
+
+
+def test_infer_writes_one_line_per_query_with_real_distinct_tracks(trained, capsys):
+  run, workdir = trained
+  out = workdir / "pred.jsonl"
+  assert cli.main(["infer", "--workdir", str(workdir), "--split", "test", "--out", str(out),
+                   "--gin.infer.num_beams=10", "--gin.infer.num_beam_groups=5"]) == 0
+  prepared = PreparedDataset.load(run / "data")
+  catalog = set(prepared.catalog(["track_id"]).column("track_id").to_pylist())
+  rows = [json.loads(line) for line in out.read_text().splitlines()]
+  assert [r["query_id"] for r in rows] == list(prepared.relevance("test"))
+  for r in rows:
+    assert len(r["track_ids"]) == 10 and len(set(r["track_ids"])) == 10
+    assert set(r["track_ids"]) <= catalog
+    assert len(set(r["generated_ids"])) == len(r["generated_ids"]) == 10  # distinct IDs
+    assert r["invalid_ids"] == 0
+    assert r["scores"] == sorted(r["scores"], reverse=True)
+  summary = json.loads(out.with_suffix(".summary.json").read_text())
+  assert summary["queries"] == len(rows) and summary["invalid_id_share"] == 0
+  assert "queries/s" in capsys.readouterr().out
+
+
+def test_recommend_handles_scripts_emoji_long_and_empty_prompts(trained, capsys):
+  _, workdir = trained
+  assert cli.main(["recommend", "--workdir", str(workdir), "深夜のジャズ 🎷 Canción"]) == 0
+  printed = capsys.readouterr().out.splitlines()
+  assert printed[0].split()[:3] == ["#", "track", "artist"] and len(printed) == 11
+  assert cli.main(["recommend", "--workdir", str(workdir), "chill " * 200]) == 0
+  assert "truncated" in capsys.readouterr().err
+  with pytest.raises(SystemExit, match="empty prompt"):
+    cli.main(["recommend", "--workdir", str(workdir), "   "])
