@@ -28,7 +28,7 @@ def test_infer_writes_one_line_per_query_with_real_distinct_tracks(trained, caps
   run, workdir = trained
   out = workdir / "pred.jsonl"
   assert cli.main(["infer", "--workdir", str(workdir), "--split", "test", "--out", str(out),
-                   "--gin.infer.num_beams=10", "--gin.infer.num_beam_groups=5"]) == 0
+                   "--gin.infer.num_beams=20", "--gin.infer.num_beam_groups=5"]) == 0
   prepared = PreparedDataset.load(run / "data")
   catalog = set(prepared.catalog(["track_id"]).column("track_id").to_pylist())
   rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -36,7 +36,7 @@ def test_infer_writes_one_line_per_query_with_real_distinct_tracks(trained, caps
   for r in rows:
     assert len(r["track_ids"]) == 10 and len(set(r["track_ids"])) == 10
     assert set(r["track_ids"]) <= catalog
-    assert len(set(r["generated_ids"])) == len(r["generated_ids"]) == 10  # distinct IDs
+    assert len(set(r["generated_ids"])) == len(r["generated_ids"]) >= 10  # distinct IDs
     assert r["invalid_ids"] == 0
     assert r["scores"] == sorted(r["scores"], reverse=True)
   summary = json.loads(out.with_suffix(".summary.json").read_text())

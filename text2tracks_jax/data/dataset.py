@@ -197,7 +197,7 @@ class DatasetWriter:
         "created_unix": int(time.time()), "seconds": round(time.time() - self._started, 2),
     }
     (self.tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    _replace_dir(self.tmp_dir, self.out_dir)
+    replace_dir(self.tmp_dir, self.out_dir)
     return manifest
 
   def abort(self):
@@ -250,7 +250,7 @@ def popularity_concentration(popularity: np.ndarray) -> dict:
           "gini": round(gini, 4)}
 
 
-def _replace_dir(src: Path, dst: Path):
+def replace_dir(src: Path, dst: Path):
   """Renames src to dst; an existing dst is swapped out, then deleted."""
   old = None
   if dst.exists():

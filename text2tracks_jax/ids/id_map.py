@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from text2tracks_jax.ids.tokenizer import TokenSplitter
+from text2tracks_jax.data.dataset import replace_dir
 
 FORMAT_VERSION = 1
 
@@ -203,22 +204,11 @@ def write_id_map(out_dir, *, track_ids: np.ndarray, ids: np.ndarray, popularity:
     manifest = dict(manifest, format_version=FORMAT_VERSION,
                     files={p.name: _sha256(p) for p in sorted(tmp.iterdir())})
     dump_json(manifest, tmp / "manifest.json")
-    _replace_dir(tmp, out_dir)
+    replace_dir(tmp, out_dir)
   except BaseException:
     shutil.rmtree(tmp, ignore_errors=True)
     raise
   return manifest
-
-
-def _replace_dir(src: Path, dst: Path):
-  """Renames src to dst; an existing dst is swapped out, then deleted."""
-  old = None
-  if dst.exists():
-    old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-    os.rename(dst, old)
-  os.rename(src, dst)
-  if old is not None:
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def read_manifest(path) -> dict:
