@@ -53,15 +53,11 @@ optimizer = optimizers.create_optimizer(schedule, name=args.optimizer)
 losses = {}
 
 
-class SlowLog:
-  def __call__(self, line):
-    print(line, flush=True)
-
-
 t = trainer.Trainer(model, optimizer, args.workdir,
                     trainer.TrainConfig(batch_size=16, seed=0, log_every_steps=1,
                                         checkpoint_every_steps=args.checkpoint_every),
-                    mesh=partitioning.create_mesh(args.partitions), log=SlowLog())
+                    mesh=partitioning.create_mesh(args.partitions),
+                    log=lambda line: print(line, flush=True))
 orig = t._write  # pylint: disable=protected-access
 
 
