@@ -22,14 +22,12 @@ ID tokens; inputs keep the base model's normalisation.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import seqio
-import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 USER_DEFINED = sp_pb2.ModelProto.SentencePiece.USER_DEFINED
@@ -41,35 +39,29 @@ def _atomic_write(path: Path, data: bytes):
   os.replace(tmp, path)
 
 
-def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000,
-                     seed_text: str = "") -> Path:
-  """Trains (or reuses) a T5-style unigram SentencePiece model on `texts`.
+def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000) -> Path:
+  """Trains (or reuses) the base SentencePiece model on `texts`.
 
-  Returns `out_dir/spiece.model`. Training is single-threaded so that the same
-  texts always give the same model.
+  Returns `out_dir/spiece.model`, trained by `ids.tokenizer.train_sentencepiece`
+  (T5's special ids, byte fallback, deterministic). A fingerprint of the texts
+  and size is kept beside it; a later call with the same inputs reuses the model.
   """
+  from text2tracks_jax.ids.tokenizer import train_sentencepiece  # pylint: disable=import-outside-toplevel
   out_dir = Path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
   digest = hashlib.sha256()
   for t in texts:
     digest.update(t.encode("utf-8") + b"\n")
   fingerprint = {"texts_sha256": digest.hexdigest(), "num_texts": len(texts),
-                 "vocab_size": vocab_size, "seed_text": seed_text}
+                 "vocab_size": vocab_size}
   model_path, meta_path = out_dir / "spiece.model", out_dir / "spiece.json"
   if model_path.exists() and meta_path.exists():
     if json.loads(meta_path.read_text()).get("fingerprint") == fingerprint:
       return model_path
-  buf = io.BytesIO()
-  spm.SentencePieceTrainer.train(
-      sentence_iterator=iter(texts), model_writer=buf, vocab_size=vocab_size,
-      model_type="unigram", character_coverage=0.9995, byte_fallback=True,
-      pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False,
-      num_threads=1, shuffle_input_sentence=False, input_sentence_size=2_000_000,
-      normalization_rule_name="nmt_nfkc", minloglevel=2)
-  _atomic_write(model_path, buf.getvalue())
-  sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
-  meta = {"fingerprint": fingerprint, "pieces": sp.get_piece_size()}
-  _atomic_write(meta_path, (json.dumps(meta, indent=2) + "\n").encode())
+  tmp = train_sentencepiece(texts, out_dir / f".spiece.model.tmp-{os.getpid()}",
+                            vocab_size=vocab_size, byte_fallback=True)
+  os.replace(tmp, model_path)
+  _atomic_write(meta_path, (json.dumps({"fingerprint": fingerprint}, indent=2) + "\n").encode())
   return model_path
 
 

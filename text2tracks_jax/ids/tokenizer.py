@@ -122,7 +122,8 @@ def count_tokens(ids: Sequence[str], spm_path, new_tokens: Iterable[str]):
 
 def train_sentencepiece(texts: Iterable[str], out_path, *, vocab_size: int = 8000,
                         seed: int = 0, max_sentences: int = 1_000_000,
-                        character_coverage: float = 0.9995) -> Path:
+                        character_coverage: float = 0.9995,
+                        byte_fallback: bool = False) -> Path:
   """Trains a unigram SentencePiece model on `texts`; writes `out_path`.
 
   Deterministic: sentences are deduplicated and, above `max_sentences`,
@@ -130,6 +131,8 @@ def train_sentencepiece(texts: Iterable[str], out_path, *, vocab_size: int = 800
   seeded and its input shuffling is off. `vocab_size` is a soft limit
   (`hard_vocab_limit=false`), so small corpora get a smaller vocabulary
   instead of an error. Ids follow T5: pad 0, eos 1, unk 2, no bos.
+  `byte_fallback` (256 byte pieces, so `vocab_size` must exceed them) keeps
+  emoji and rare scripts out of UNK; the task vocabularies use it.
   """
   import sentencepiece as spm  # pylint: disable=import-outside-toplevel
   sentences = sorted({t.strip() for t in texts if t and t.strip()})
@@ -144,7 +147,7 @@ def train_sentencepiece(texts: Iterable[str], out_path, *, vocab_size: int = 800
   spm.SentencePieceTrainer.train(
       sentence_iterator=iter(sentences), model_writer=model, model_type="unigram",
       vocab_size=vocab_size, hard_vocab_limit=False, character_coverage=character_coverage,
-      pad_id=0, eos_id=1, unk_id=2, bos_id=-1, input_sentence_size=0,
+      pad_id=0, eos_id=1, unk_id=2, bos_id=-1, byte_fallback=byte_fallback, input_sentence_size=0,
       shuffle_input_sentence=False, num_threads=os.cpu_count() or 1,
       minloglevel=2)
   out_path = Path(out_path)
