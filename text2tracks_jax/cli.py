@@ -11,6 +11,7 @@ import argparse
 import sys
 
 EXIT_BAD_INPUT = 2
+BASELINES = ["popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence"]
 # Kept here (not imported) so that --help stays free of numpy/gin imports;
 # tests check it equals text2tracks_jax.ids.STRATEGIES.
 ID_STRATEGIES = ["artist-iid-track-seq", "artist-int-track-seq", "artist-name-track-name",
@@ -128,10 +129,25 @@ def _cmd_recommend(args):
     raise SystemExit(f"error: {e}") from None
 
 
-def _not_yet(issue):
-  def run(args):
-    raise SystemExit(f"text2tracks {args.verb}: not available yet (tracked in issue {issue})")
-  return run
+def _cmd_evaluate(args):
+  from text2tracks_jax.evaluation import scorer  # pylint: disable=import-outside-toplevel
+  systems = scorer.parse_systems(args.predictions)
+  result = scorer.evaluate(args.data, systems, args.out, k=args.k, split=args.split)
+  print(result["table"])
+  print(f"wrote {args.out}")
+
+
+def _cmd_baseline(args):
+  parse_gin(args, ["text2tracks_jax.baselines"])
+  from text2tracks_jax import baselines  # pylint: disable=import-outside-toplevel
+  baselines.run(args.name, data_dir=args.data, out=args.out, split=args.split,
+                top_n=args.top_n, seed=args.seed)
+
+
+def _cmd_experiment(args):
+  parse_gin(args, ["text2tracks_jax.experiments.runner"])
+  from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
+  runner.run_experiment(workdir=args.workdir)  # the rest from gin
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,10 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--spm_path", help="SentencePiece model for the tokens-per-ID stats")
   p.set_defaults(func=_cmd_build_ids)
 
-  later = {
-           "evaluate": ("score predictions: hits@k, nDCG, MRR, artist entropy", 7),
-           "baseline": ("popularity, BM25, bi-encoder, co-occurrence baselines", 7),
-           "experiment": ("run a gin-configured experiment end to end", 7)}
   p = sub.add_parser("train", help="train the Flax T5 on a SeqIO task (gin-configured)")
   _add_gin_flags(p)
   p.set_defaults(func=_cmd_train)
@@ -193,10 +205,29 @@ def build_parser() -> argparse.ArgumentParser:
   _add_gin_flags(p)
   p.set_defaults(func=_cmd_recommend)
 
-  for verb, (help_text, issue) in later.items():
-    p = sub.add_parser(verb, help=help_text)
-    _add_gin_flags(p)
-    p.set_defaults(func=_not_yet(issue))
+  p = sub.add_parser("evaluate", help="score predictions: hits@k, nDCG, MRR, artist entropy")
+  p.add_argument("--data", required=True, help="prepared dataset directory (labels, catalog)")
+  p.add_argument("--predictions", required=True, nargs="+", metavar="[NAME=]JSONL",
+                 help="predictions JSONL files, one per system (name from the file if not given)")
+  p.add_argument("--out", required=True, help="output directory for metrics and tables")
+  p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+  p.add_argument("--k", type=int, default=10, help="cut-off (default 10)")
+  p.set_defaults(func=_cmd_evaluate)
+
+  p = sub.add_parser("baseline", help="popularity, BM25, bi-encoder, co-occurrence baselines")
+  p.add_argument("--name", required=True, choices=BASELINES)
+  p.add_argument("--data", required=True, help="prepared dataset directory")
+  p.add_argument("--out", required=True, help="predictions JSONL to write")
+  p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+  p.add_argument("--top_n", type=int, default=10)
+  p.add_argument("--seed", type=int, default=0)
+  _add_gin_flags(p)
+  p.set_defaults(func=_cmd_baseline)
+
+  p = sub.add_parser("experiment", help="run a gin-configured experiment end to end")
+  p.add_argument("--workdir", required=True, help="experiment directory (re-running resumes)")
+  _add_gin_flags(p)
+  p.set_defaults(func=_cmd_experiment)
   return parser
 
 
