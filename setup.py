@@ -41,7 +41,7 @@ setuptools.setup(
     package_data={"text2tracks_jax": ["data/synthetic/*.json"]},
     install_requires=CORE,
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3"] + BASELINES + HF_REFERENCE,
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "ranx>=0.3.21"] + BASELINES + HF_REFERENCE,
         "baselines": BASELINES,
         "bench": BASELINES + HF_REFERENCE,
         # SeqIO offline caching (seqio.cache_tasks_main). Apache Beam needs protobuf<7,
