@@ -163,7 +163,9 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   cache = jitted.init_cache(params, jitted.encode(params, enc), enc, 21)
   layer = cache["decoder"]["layers_1"]
   assert layer["self_attention"]["cached_key"].shape == (3, 21, 4, 16)
-  assert layer["encoder_decoder_attention"]["cached_value"].shape == (3, 37, 4, 16)
+  # Cross-attention keys/values are stored heads first: [B, H, S, d_kv].
+  assert layer["encoder_decoder_attention"]["cached_key"].shape == (3, 4, 37, 16)
+  assert layer["encoder_decoder_attention"]["cached_value"].shape == (3, 4, 37, 16)
   assert cache["decoder"]["encoder_mask"].shape == (3, 37)
   assert cache["decoder"]["cache_index"].shape == ()
   _, cache = jitted.step(params, cache, dec_in[:, :7])
@@ -175,9 +177,10 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   # Reordering beams reorders every batch-leading leaf; the index is shared.
   order = np.array([5, 4, 3, 2, 1, 0])
   gathered = network.gather_cache(beams, order)
-  np.testing.assert_array_equal(
-      gathered["decoder"]["layers_0"]["self_attention"]["cached_key"],
-      np.asarray(beams["decoder"]["layers_0"]["self_attention"]["cached_key"])[order])
+  for attention in ("self_attention", "encoder_decoder_attention"):
+    np.testing.assert_array_equal(
+        gathered["decoder"]["layers_0"][attention]["cached_key"],
+        np.asarray(beams["decoder"]["layers_0"][attention]["cached_key"])[order])
   assert int(gathered["decoder"]["cache_index"]) == 8
 
 
