@@ -7,7 +7,8 @@ A benchmark is `fn(workdir: Path, quick: bool) -> dict` returning
 import importlib
 
 MODULES = ("benchmarks.bench_data", "benchmarks.bench_ids", "benchmarks.bench_tasks",
-           "benchmarks.bench_training", "benchmarks.bench_decoding")
+           "benchmarks.bench_training", "benchmarks.bench_decoding",
+           "benchmarks.bench_decode_ids")
 
 BENCHMARKS = {}
 for _name in MODULES:
