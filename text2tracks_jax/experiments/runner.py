@@ -1,0 +1,179 @@
+"""`text2tracks experiment`: the paper's tables and figure from one gin file.
+
+    text2tracks experiment --gin_file=gin_configs/runs/demo.gin --workdir runs/demo
+
+runs, in order and each only when its artifact is not already complete
+(see `stages.py`; re-running after an interruption resumes):
+
+  prepare             WORKDIR/data                  the prepared dataset
+  ids/<strategy>      WORKDIR/ids/<strategy>        one ID map per strategy phi
+  train/<strategy>    WORKDIR/train/<strategy>      Flax T5 per strategy (resumes)
+  infer/<strategy>    WORKDIR/predictions/<strategy>.jsonl
+  baseline/<name>     WORKDIR/predictions/<name>.jsonl
+  sweep/<penalty>     WORKDIR/predictions/sweep/penalty_<p>.jsonl (best strategy)
+
+and then writes the reports (always re-computed, they are cheap):
+
+  table2/   Text2Tracks with every ID strategy (the paper's Table 2)
+  table3/   the best strategy against the baselines (Table 3)
+  figure3/  hits@k and artist entropy against the diversity penalty (Figure 3)
+
+The model, optimiser and step budget come from `train_lib.train` bindings in the
+same gin file; decoding settings from `inference.infer` bindings.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import gin
+
+from text2tracks_jax.experiments import report
+from text2tracks_jax.experiments.stages import StageRunner
+
+EXPERIMENTS = ("table2", "table3", "figure3")
+ALL_STRATEGIES = ("artist-name-track-name", "track-int", "artist-int-track-seq",
+                  "artist-iid-track-seq", "semantic-ids-text", "semantic-ids-cf")
+ALL_BASELINES = ("popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence")
+
+
+def _bindings(fn) -> dict:
+  """The gin bindings of `fn` as strings (a stage's settings)."""
+  return {k: str(v) for k, v in sorted(gin.get_bindings(fn).items())}
+
+
+@gin.configurable(denylist=["log"])
+def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
+                   prepare_options: Optional[dict] = None, seed: int = 0,
+                   experiments: Sequence[str] = EXPERIMENTS,
+                   strategies: Sequence[str] = ALL_STRATEGIES,
+                   best_strategy: str = "semantic-ids-cf",
+                   baselines: Sequence[str] = ALL_BASELINES,
+                   diversity_penalties: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0),
+                   split: str = "test", k: int = 10, log=print) -> dict:
+  """Runs the stages the chosen `experiments` need; returns the report paths.
+
+  Args:
+    workdir: the run directory; its name names the SeqIO tasks
+      (`text2tracks_<name>_<strategy>`).
+    source, prepare_options: how to build WORKDIR/data (`text2tracks prepare`).
+    experiments: any of "table2", "table3", "figure3".
+    strategies: the ID strategies of Table 2.
+    best_strategy: the Text2Tracks system of Table 3 and Figure 3 (the paper's
+      best, semantic-ids-cf; chosen up front rather than on the test split).
+    baselines: the baselines of Table 3.
+    diversity_penalties: the x axis of Figure 3.
+  """
+  unknown = set(experiments) - set(EXPERIMENTS)
+  if unknown:
+    raise ValueError(f"unknown experiments {sorted(unknown)}; expected some of {EXPERIMENTS}")
+  wd = Path(workdir)
+  needed = list(strategies) if "table2" in experiments else []
+  if ("table3" in experiments or "figure3" in experiments) and best_strategy not in needed:
+    needed.append(best_strategy)
+  base_list = list(baselines) if "table3" in experiments else []
+  sweep = list(diversity_penalties) if "figure3" in experiments else []
+  stages = StageRunner(wd, total=1 + 3 * len(needed) + len(base_list) + len(sweep), log=log)
+
+  data_dir = wd / "data"
+  stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
+             lambda: _prepare(source, data_dir, seed, prepare_options or {}, log))
+  for strategy in needed:
+    stages.run(f"ids/{strategy}", {"seed": seed},
+               lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed, log))
+  for strategy in needed:
+    stages.run(f"train/{strategy}", _train_settings(),
+               lambda s=strategy: _train(wd, s, log))
+  predictions = {}
+  for strategy in needed:
+    out = wd / "predictions" / f"{strategy}.jsonl"
+    stages.run(f"infer/{strategy}", _infer_settings(split, None),
+               lambda s=strategy, o=out: _infer(wd, s, split, o, None, log))
+    predictions[strategy] = out
+  for name in base_list:
+    out = wd / "predictions" / f"{name}.jsonl"
+    stages.run(f"baseline/{name}", {"split": split, "seed": seed, **_baseline_settings()},
+               lambda n=name, o=out: _baseline(n, data_dir, o, split, seed, k))
+    predictions[name] = out
+  sweep_predictions = {}
+  for penalty in sweep:
+    out = wd / "predictions" / "sweep" / f"penalty_{penalty:g}.jsonl"
+    stages.run(f"sweep/{penalty:g}", _infer_settings(split, penalty),
+               lambda p=penalty, o=out: _infer(wd, best_strategy, split, o, p, log))
+    sweep_predictions[penalty] = out
+
+  reports = {}
+  if "table2" in experiments:
+    reports["table2"] = report.table2(wd, data_dir, {s: predictions[s] for s in strategies},
+                                      stages.records, split=split, k=k, log=log)
+  if "table3" in experiments:
+    systems = {f"text2tracks ({best_strategy})": predictions[best_strategy]}
+    systems.update({n: predictions[n] for n in base_list})
+    reports["table3"] = report.table3(wd, data_dir, systems, split=split, k=k, log=log)
+  if "figure3" in experiments:
+    reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_strategy,
+                                        split=split, k=k, log=log)
+  (wd / "experiment.json").write_text(json.dumps(
+      {"experiments": list(experiments), "reports": reports,
+       "stage_seconds": {n: r["seconds"] for n, r in stages.records.items()}},
+      indent=2) + "\n")
+  return reports
+
+
+# -- stages --------------------------------------------------------------------
+def _prepare(source, data_dir, seed, options, log):
+  from text2tracks_jax.data import prepare as prepare_lib  # pylint: disable=import-outside-toplevel
+  manifest = prepare_lib.prepare(source, data_dir, seed=seed, **options)
+  log(prepare_lib.format_stats(manifest))
+  return {"counts": manifest["counts"]}
+
+
+def _build_ids(data_dir, strategy, out_dir, seed, log):
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  id_map = ids.build_ids(data_dir, strategy, out_dir, seed=seed)
+  log(ids.build.format_stats(id_map))
+  return {"ids": len(id_map.id_to_tracks), "tokens_per_id": id_map.stats["tokens_per_id"]}
+
+
+def _train_settings() -> dict:
+  from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
+  return _bindings(train_lib.train)
+
+
+def _train(wd: Path, strategy: str, log):
+  import tasks  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
+  task = tasks.task_name(wd.name, strategy)
+  info = train_lib.train(workdir=str(wd / "train" / strategy), task=task, run_dir=str(wd), log=log)
+  keep = ("task", "examples", "total_steps", "batch_size", "num_params", "inputs_length",
+          "targets_length")
+  return {k: info[k] for k in keep}
+
+
+def _infer_settings(split, penalty) -> dict:
+  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  settings = {"split": split, **_bindings(inference.infer)}
+  if penalty is not None:
+    settings["diversity_penalty"] = penalty
+  return settings
+
+
+def _infer(wd: Path, strategy, split, out, penalty, log):
+  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  kwargs = {} if penalty is None else {"diversity_penalty": penalty}
+  out.parent.mkdir(parents=True, exist_ok=True)
+  return inference.infer(workdir=str(wd / "train" / strategy), split=split, out=str(out),
+                         log=log, **kwargs)
+
+
+def _baseline_settings() -> dict:
+  return {"gin": [line for line in gin.config_str().splitlines() if "baselines" in line]}
+
+
+def _baseline(name, data_dir, out, split, seed, top_n):
+  from text2tracks_jax import baselines as baselines_lib  # pylint: disable=import-outside-toplevel
+  out.parent.mkdir(parents=True, exist_ok=True)
+  return baselines_lib.run(name, data_dir=str(data_dir), out=str(out), split=split, top_n=top_n,
+                           seed=seed)
