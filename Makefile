@@ -22,7 +22,7 @@ $(VENV)/.stamp-%: setup.py | $(BIN)/python
 comma := ,
 
 demo: $(VENV)/.stamp-test
-	$(BIN)/text2tracks prepare --source synthetic --preset demo --out runs/demo/data
+	$(BIN)/text2tracks experiment --gin_file=gin_configs/runs/demo.gin --workdir runs/demo
 
 test: $(VENV)/.stamp-test
 	$(PYTEST) -m "not slow" -q tests

@@ -147,7 +147,13 @@ def _cmd_baseline(args):
 def _cmd_experiment(args):
   parse_gin(args, ["text2tracks_jax.experiments.runner"])
   from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
-  runner.run_experiment(workdir=args.workdir)  # the rest from gin
+  reports = runner.run_experiment(workdir=args.workdir)  # the rest from gin
+  titles = {"table2": "Table 2: ID strategies", "table3": "Table 3: against the baselines",
+            "figure3": "Figure 3: diversity penalty"}
+  for name, rep in reports.items():
+    print(f"\n## {titles[name]} ({rep['dir']})\n\n{rep['table']}")
+  if "figure3" in reports:
+    print(f"Figure 3 plot: {reports['figure3']['png']}")
 
 
 def build_parser() -> argparse.ArgumentParser:
