@@ -26,6 +26,8 @@ import threading
 import time
 from typing import Optional, Sequence
 
+from launch import commands
+
 
 def free_port() -> int:
   with socket.socket() as s:
@@ -140,11 +142,7 @@ def launch(argv: Sequence[str], num_processes: int, *, port: Optional[int] = Non
 
 
 def main(argv=None) -> int:
-  argv = list(sys.argv[1:] if argv is None else argv)
-  command = []
-  if "--" in argv:
-    i = argv.index("--")
-    argv, command = argv[:i], argv[i + 1:]
+  argv, command = commands.split_command(sys.argv[1:] if argv is None else argv)
   p = argparse.ArgumentParser(
       prog="python -m launch.local", description=__doc__.split("\n\n", 1)[0],
       usage="%(prog)s --num_processes N [options] -- COMMAND [ARGS...]")

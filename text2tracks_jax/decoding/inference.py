@@ -10,10 +10,20 @@ Each generated ID expands to its tracks (collisions by train popularity),
 duplicates are dropped, and tracks are ranked by beam score. With the
 prefix-trie constraint every generated ID is a real one; without it, the
 share of IDs that match no track is reported.
+
+Under N processes (`python -m launch.local --num_processes N -- text2tracks
+infer ...`, or a TPU/GPU multi-host launch) process p decodes the p-th
+contiguous share of the queries and writes it as a part file beside the
+output; process 0 then concatenates the parts in order (the predictions come
+out in the split's query order, whatever N is), replaces the output in one
+rename and writes the summary. Within a process, batches are split over its
+local devices (data parallel). `workdir` and `out` may be any path
+`etils.epath` opens (local, `gs://...`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -25,9 +35,12 @@ from typing import Optional
 import gin
 import jax
 import numpy as np
+from etils import epath
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from text2tracks_jax.decoding import constraints, generation
 from text2tracks_jax.models import network
+from text2tracks_jax.training import distributed
 
 
 @dataclasses.dataclass
@@ -43,12 +56,15 @@ class Recommender:
   leaf_ids: list
   inputs_length: int
   catalog: dict
+  # Where query batches go: None = the default device; a sharding over local
+  # devices splits each batch across them (`on_local_devices`).
+  batch_sharding: Optional[NamedSharding] = None
 
   @classmethod
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
     """From a training workdir's latest (or given) checkpoint."""
     from text2tracks_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
-    info = json.loads((Path(workdir) / "train_config.json").read_text())
+    info = json.loads((epath.Path(workdir) / "train_config.json").read_text())
     config, params, _ = checkpoints.load_trained(workdir, step)
     return cls.for_task(network.T5Model(config), jax.device_put(params), info["run_dir"],
                         info["task"], info["inputs_length"])
@@ -79,6 +95,19 @@ class Recommender:
     return cls(model, params, task.output_features["inputs"].vocabulary, target_vocab, id_map,
                jax.device_put(trie), leaf_ids, inputs_length, catalog)
 
+  def on_local_devices(self, batch_size: int) -> "Recommender":
+    """A copy whose batches are split over this process's devices (params and
+    trie replicated); itself if there is one device or `batch_size` does not split."""
+    devices = jax.local_devices()
+    if len(devices) == 1 or batch_size % len(devices):
+      return self
+    mesh = Mesh(np.asarray(devices), ("data",))
+    replicated = NamedSharding(mesh, PartitionSpec())
+    return dataclasses.replace(
+        self, params=jax.device_put(self.params, replicated),
+        trie=jax.device_put(self.trie, replicated),
+        batch_sharding=NamedSharding(mesh, PartitionSpec("data")))
+
   def encode_queries(self, queries, warn=print) -> np.ndarray:
     """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile."""
     rows = []
@@ -100,6 +129,8 @@ class Recommender:
                 distinct: bool = True, warn=print, params=None) -> list:
     """Ranked tracks per query: [{"track_ids", "generated_ids", "scores", "invalid_ids"}]."""
     tokens = self.encode_queries(queries, warn)
+    if self.batch_sharding is not None:
+      tokens = jax.device_put(tokens, self.batch_sharding)
     out = generation.generate(
         self.model, params if params is not None else self.params, tokens, num_beams=num_beams, num_beam_groups=num_beam_groups,
         diversity_penalty=diversity_penalty, max_new_tokens=self.trie.max_length,
@@ -135,18 +166,27 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
           batch_size: int = 32, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
           diversity_penalty: float = 0.25, constrained: bool = True, distinct: bool = True,
           max_queries: Optional[int] = None, log=print) -> dict:
-  """Decodes every query of `split`; writes predictions JSONL and a summary."""
+  """Decodes every query of `split`; writes predictions JSONL and a summary.
+
+  Multi-process: each process decodes its share (see the module docstring);
+  every process returns the same summary.
+  """
   from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
-  rec = Recommender.load(workdir)
-  info = json.loads((Path(workdir) / "train_config.json").read_text())
+  distributed.initialize()
+  rank, world = jax.process_index(), jax.process_count()
+  rec = Recommender.load(workdir).on_local_devices(batch_size)
+  info = json.loads((epath.Path(workdir) / "train_config.json").read_text())
   examples = list(PreparedDataset.load(Path(info["run_dir"]) / "data").examples(split))
   examples = examples[:max_queries] if max_queries else examples
-  out = Path(out or Path(workdir) / f"predictions.{split}.jsonl")
-  tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-  start, done, invalid, generated = time.time(), 0, 0, 0
-  with open(tmp, "w", encoding="utf-8") as f:
-    for i in range(0, len(examples), batch_size):
-      batch = examples[i:i + batch_size]
+  out = epath.Path(out) if out else epath.Path(workdir) / f"predictions.{split}.jsonl"
+  out.parent.mkdir(parents=True, exist_ok=True)
+  lo, hi = shard_bounds(len(examples), rank, world)
+  mine = examples[lo:hi]
+  part = _part_path(out, rank, world)
+  start, done = time.time(), 0
+  with part.open("w") as f:
+    for i in range(0, len(mine), batch_size):
+      batch = mine[i:i + batch_size]
       queries = [e.query for e in batch]
       queries += queries[-1:] * (batch_size - len(batch))  # same shape for the last batch
       results = rec.recommend(queries, top_n=top_n, num_beams=num_beams,
@@ -156,22 +196,72 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
       for ex, r in zip(batch, results):
         f.write(json.dumps({"query_id": ex.query_id, "query": ex.query, **r},
                            ensure_ascii=False) + "\n")
-        invalid += r["invalid_ids"]
-        generated += len(r["generated_ids"])
       done += len(batch)
       rate = done / (time.time() - start)
-      log(f"infer {split}: {done}/{len(examples)} queries, {rate:.1f} queries/s, "
-          f"ETA {(len(examples) - done) / max(rate, 1e-9):.0f}s")
-  os.replace(tmp, out)
-  summary = {"split": split, "queries": done, "seconds": round(time.time() - start, 2),
-             "queries_per_s": round(done / (time.time() - start), 2),
-             "invalid_id_share": invalid / max(generated, 1), "constrained": constrained,
-             "num_beams": num_beams, "num_beam_groups": num_beam_groups,
-             "diversity_penalty": diversity_penalty, "predictions": str(out)}
-  (out.with_suffix(".summary.json")).write_text(json.dumps(summary, indent=2) + "\n")
-  log(f"wrote {out}: {done} queries, {summary['queries_per_s']} queries/s (compile included), "
-      f"{summary['invalid_id_share']:.1%} of generated IDs match no track")
+      share = f" (process {rank}/{world})" if world > 1 else ""
+      log(f"infer {split}{share}: {done}/{len(mine)} queries, {rate:.1f} queries/s, "
+          f"ETA {(len(mine) - done) / max(rate, 1e-9):.0f}s")
+  distributed.barrier("infer: parts written")
+  summary_path = out.with_suffix(".summary.json")
+  if rank == 0:
+    summary = _merge(out, [_part_path(out, r, world) for r in range(world)], len(examples))
+    seconds = time.time() - start
+    summary.update({"split": split, "seconds": round(seconds, 2),
+                    "queries_per_s": round(summary["queries"] / seconds, 2),
+                    "processes": world, "constrained": constrained, "num_beams": num_beams,
+                    "num_beam_groups": num_beam_groups, "diversity_penalty": diversity_penalty,
+                    "predictions": str(out)})
+    _write_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+  distributed.barrier("infer: merged")
+  summary = json.loads(summary_path.read_text())
+  if rank == 0:
+    log(f"wrote {out}: {summary['queries']} queries, {summary['queries_per_s']} queries/s "
+        f"(compile included), {summary['invalid_id_share']:.1%} of generated IDs match no track")
   return summary
+
+
+def shard_bounds(n: int, rank: int, world: int):
+  """[lo, hi) of process `rank`'s contiguous share of `n` items (sizes differ by <= 1)."""
+  per, extra = divmod(n, world)
+  lo = rank * per + min(rank, extra)
+  return lo, lo + per + (rank < extra)
+
+
+def _part_path(out: epath.Path, rank: int, world: int) -> epath.Path:
+  if world == 1:
+    return out.parent / f".{out.name}.tmp-{os.getpid()}"
+  return out.parent / f".{out.name}.part-{rank:05d}-of-{world:05d}"
+
+
+def _merge(out: epath.Path, parts, expected: int) -> dict:
+  """Concatenates `parts` (in order) into `out` by one rename and deletes them;
+  returns the summary's counts (queries, invalid ID share)."""
+  merged = parts[0] if len(parts) == 1 else out.parent / f".{out.name}.tmp-{os.getpid()}"
+  queries = invalid = generated = 0
+  with contextlib.ExitStack() as stack:
+    f = stack.enter_context(merged.open("w")) if len(parts) > 1 else None
+    for part in parts:
+      for line in part.read_text().splitlines():
+        row = json.loads(line)
+        queries += 1
+        invalid += row["invalid_ids"]
+        generated += len(row["generated_ids"])
+        if f is not None:
+          f.write(line + "\n")
+  if queries != expected:
+    raise RuntimeError(f"merged {queries} predictions from {len(parts)} part(s), "
+                       f"expected {expected}")
+  merged.replace(out)
+  if len(parts) > 1:
+    for part in parts:
+      part.unlink()
+  return {"queries": queries, "invalid_id_share": invalid / max(generated, 1)}
+
+
+def _write_atomic(path: epath.Path, text: str):
+  tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+  tmp.write_text(text)
+  tmp.replace(path)
 
 
 def print_recommendations(workdir, prompt: str, top_n: int = 10, file=None, **kwargs):

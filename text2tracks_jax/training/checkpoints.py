@@ -5,23 +5,23 @@ restored straight into the shardings of the current mesh, so a checkpoint
 written on 8 devices restores on 1 and vice versa) and `data` (JSON: the input
 iterator's position and what defines the data order). Orbax writes a step into
 a temporary directory and renames it when complete, so a crash during a save
-leaves the previous checkpoint as the latest good one.
+leaves the previous checkpoint as the latest good one. Directories may be
+any path `etils.epath` and TensorStore open (local, `gs://...`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from etils import epath
 
 
 class Checkpointer:
   """Periodic/final saves, keep-N, async; restore of the latest good step."""
 
   def __init__(self, directory, *, max_to_keep: int = 3, async_save: bool = True):
-    self.directory = Path(directory).absolute()
+    self.directory = _absolute(directory)
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                            enable_async_checkpointing=async_save)
     self.manager = ocp.CheckpointManager(self.directory, options=options,
@@ -55,24 +55,36 @@ def abstract_like(tree, shardings):
                       tree, shardings)
 
 
+def _absolute(path) -> epath.Path:
+  """`path` as an absolute epath; `gs://...` is kept as is (`absolute()` would
+  prefix it with the working directory)."""
+  path = epath.Path(path)
+  return path if path.is_absolute() else path.absolute()
+
+
 def load_trained(workdir, step=None):
   """(T5Config, params, step) of a training run's checkpoint (latest by default).
 
-  Only the parameters are kept; they come back as host arrays for inference.
+  Only the parameters are read; they come back as NumPy arrays, a full copy in
+  every process (whatever mesh wrote them), for inference.
   """
   import json  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.models import configs  # pylint: disable=import-outside-toplevel
-  workdir = Path(workdir)
+  workdir = _absolute(workdir)
   info_path = workdir / "train_config.json"
   if not info_path.exists():
     raise FileNotFoundError(f"{workdir}: no train_config.json; is it a `text2tracks train` workdir?")
   info = json.loads(info_path.read_text())
   config = configs.T5Config(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in info["model_config"].items()})
-  manager = ocp.CheckpointManager(workdir.absolute() / "checkpoints", item_names=("state", "data"))
+  manager = ocp.CheckpointManager(workdir / "checkpoints", item_handlers={
+      "state": ocp.PyTreeCheckpointHandler(), "data": ocp.JsonCheckpointHandler()})
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f"{workdir}/checkpoints: no complete checkpoint")
-  state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
+  params = manager.item_metadata(step)["state"]["params"]
+  as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), params)
+  state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+      item={"params": params}, restore_args={"params": as_numpy}, partial_restore=True)))["state"]
   manager.close()
-  return config, jax.tree.map(np.asarray, state["params"]), step
+  return config, state["params"], step

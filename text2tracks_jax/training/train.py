@@ -16,12 +16,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from pathlib import Path
 from typing import Optional
 
 import gin
 import jax
+from etils import epath
 
 from text2tracks_jax.models import configs, network
 from text2tracks_jax.training import distributed, optimizers, partitioning, task_data
@@ -69,13 +69,13 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   validation hits@10 and friends go to TensorBoard and the console.
   """
   distributed.initialize()
-  workdir = Path(workdir)
+  workdir = epath.Path(workdir)  # local or gs://...
   workdir.mkdir(parents=True, exist_ok=True)
   if run_dir:
     import tasks  # pylint: disable=import-outside-toplevel
     tasks.register_run(run_dir)
   examples = task_data.load_task_examples(task, "train", inputs_length, targets_length,
-                                          cache_dir=workdir / "cache", log=log)
+                                          cache_dir=_local_or_none(workdir / "cache"), log=log)
   vocab = _task_vocab_size(task)
   # Rows for every token of the task's vocabulary, padded to a multiple of 128.
   model_config = dataclasses.replace(model_config, vocab_size=_round_up(vocab))
@@ -133,13 +133,18 @@ def _validation_eval(model, run_dir, task, inputs_length, n, log):
   return logged
 
 
-def _metric_writer(workdir: Path):
+def _local_or_none(path: epath.Path):
+  """The tokenized-examples cache is plain NumPy files: local workdirs only."""
+  return Path(path) if "://" not in str(path) else None
+
+
+def _metric_writer(workdir: epath.Path):
   from clu import metric_writers  # pylint: disable=import-outside-toplevel
   return metric_writers.create_default_writer(
       str(workdir / "tensorboard"), just_logging=jax.process_index() > 0, asynchronous=False)
 
 
-def _write_json(path: Path, obj):
+def _write_json(path: epath.Path, obj):
   tmp = path.with_name(f".{path.name}.tmp")
   tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-  os.replace(tmp, path)
+  tmp.replace(path)
