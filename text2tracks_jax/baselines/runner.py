@@ -1,0 +1,97 @@
+"""`text2tracks baseline`: fit a baseline on train, rank a split, write predictions.
+
+Predictions use `text2tracks infer`'s JSONL format, one line per query of the
+split, so the scorer reads both the same way::
+
+  {"query_id": "...", "query": "...", "track_ids": [top_n ranked], "scores": [...]}
+
+The file appears only when complete (written to a temporary sibling, then
+`os.replace`d); a failure leaves no file behind. `<out stem>.summary.json`
+records the baseline, its settings, what fitting measured, query count, time
+and queries/s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable, Dict
+
+from text2tracks_jax.baselines.bm25 import bm25
+from text2tracks_jax.baselines.biencoder import biencoder
+from text2tracks_jax.baselines.cooccurrence import cooccurrence
+from text2tracks_jax.baselines.popularity import popularity
+from text2tracks_jax.baselines.ranking import Progress, Ranker, top_k
+from text2tracks_jax.data.dataset import PreparedDataset
+from text2tracks_jax.ids.inputs import load_inputs
+
+BUILDERS: Dict[str, Callable[..., Ranker]] = {
+    "popularity": popularity,
+    "bm25": bm25,
+    "biencoder-zs": lambda inputs, **kw: biencoder(inputs, fine_tuned=False, **kw),
+    "biencoder-ft": lambda inputs, **kw: biencoder(inputs, fine_tuned=True, **kw),
+    "cooccurrence": cooccurrence,
+}
+NAMES = tuple(BUILDERS)
+
+
+def _write_atomic_text(path: Path, text: str):
+  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+  try:
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+  finally:
+    tmp.unlink(missing_ok=True)
+
+
+def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed: int = 0,
+        log=print) -> dict:
+  """Fits baseline `name` on train and writes its ranked lists for `split`.
+
+  Returns the summary (also written next to `out` as `<stem>.summary.json`).
+  """
+  if name not in BUILDERS:
+    raise ValueError(f"unknown baseline {name!r}; expected one of {list(NAMES)}")
+  if top_n < 1:
+    raise ValueError(f"top_n must be >= 1, got {top_n}")
+  start = time.perf_counter()
+  dataset = PreparedDataset.load(data_dir)
+  examples = list(dataset.examples(split))
+  inputs = load_inputs(data_dir)
+  ranker = BUILDERS[name](inputs, seed=seed, log=log)
+  fit_seconds = time.perf_counter() - start
+  tiebreak = inputs.track_rank()
+  out = Path(out)
+  out.parent.mkdir(parents=True, exist_ok=True)
+  tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+  rank_start = time.perf_counter()
+  progress = Progress(f"{name} {split}", len(examples), "queries", log)
+  try:
+    with open(tmp, "w", encoding="utf-8") as f:
+      for lo in range(0, len(examples), ranker.batch_size):
+        batch = examples[lo:lo + ranker.batch_size]
+        rows, values = top_k(ranker.score([e.query for e in batch]), top_n, tiebreak)
+        for ex, r, v in zip(batch, rows, values):
+          keep = r >= 0
+          f.write(json.dumps({"query_id": ex.query_id, "query": ex.query,
+                              "track_ids": inputs.track_ids[r[keep]].tolist(),
+                              "scores": [round(float(x), 6) for x in v[keep]]},
+                             ensure_ascii=False) + "\n")
+        progress.update(lo + len(batch))
+    os.replace(tmp, out)
+  finally:
+    tmp.unlink(missing_ok=True)
+  rank_seconds = time.perf_counter() - rank_start
+  seconds = time.perf_counter() - start
+  summary = {"name": name, "split": split, "top_n": top_n, "seed": seed,
+             "data": str(data_dir), "predictions": str(out),
+             "settings": ranker.settings, "fit": ranker.info, "queries": len(examples),
+             "fit_seconds": round(fit_seconds, 2), "rank_seconds": round(rank_seconds, 2),
+             "seconds": round(seconds, 2),
+             "queries_per_s": round(len(examples) / max(rank_seconds, 1e-9), 2)}
+  _write_atomic_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
+  log(f"wrote {out}: {name}, {len(examples)} {split} queries, fit {fit_seconds:.1f}s, "
+      f"{summary['queries_per_s']} queries/s")
+  return summary
