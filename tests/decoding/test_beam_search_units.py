@@ -71,6 +71,14 @@ def test_cache_expand_and_gather_follow_t5x_rules():
   out = beam_search._expand_cache({"cache_index": jnp.zeros((2,), jnp.int32)},
                                   _config(expand_index=True))
   assert out["cache_index"].shape == (6,)
+  # Per-query leaves keep one row per query: never expanded nor gathered.
+  per_query = _config(static_cache_keys=(), per_query_cache_keys=("encoder_decoder_attention",))
+  expanded = beam_search._expand_cache(cache, per_query)["decoder"]["layers_0"]
+  assert expanded["self_attention"]["cached_key"].shape == (6, 1)
+  assert expanded["encoder_decoder_attention"]["cached_key"].shape == (2, 1)
+  gathered = beam_search._gather_cache({"decoder": {"layers_0": expanded}}, rows, per_query)
+  assert gathered["decoder"]["layers_0"]["encoder_decoder_attention"]["cached_key"] is expanded[
+      "encoder_decoder_attention"]["cached_key"]
 
 
 def test_length_penalties():

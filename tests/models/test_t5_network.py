@@ -182,6 +182,21 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
         gathered["decoder"]["layers_0"][attention]["cached_key"],
         np.asarray(beams["decoder"]["layers_0"][attention]["cached_key"])[order])
   assert int(gathered["decoder"]["cache_index"]) == 8
+  # Cross-attention entries may stay at one row per query: the beams of a
+  # query are folded into its query positions, same logits.
+  shared = network.tile_cache(cache, 2, keep_per_query=True)
+  assert shared["decoder"]["layers_0"]["encoder_decoder_attention"]["cached_key"].shape[0] == 3
+  assert shared["decoder"]["encoder_mask"].shape == (3, 37)
+  assert shared["decoder"]["layers_0"]["self_attention"]["cached_key"].shape[0] == 6
+  step_in = np.repeat(dec_in[:, 7:8], 2, 0)
+  shared_logits, shared = jitted.step(params, shared, step_in)
+  np.testing.assert_allclose(shared_logits, logits, atol=1e-5)
+  swap = np.array([1, 0, 3, 2, 5, 4])  # beams swap within their query
+  shared = network.gather_cache(shared, swap, keep_per_query=True)
+  assert shared["decoder"]["layers_0"]["encoder_decoder_attention"]["cached_key"].shape[0] == 3
+  shared_logits, _ = jitted.step(params, shared, step_in)
+  expected, _ = jitted.step(params, network.gather_cache(beams, swap), step_in)
+  np.testing.assert_allclose(shared_logits, expected, atol=1e-5)
 
 
 def test_dropout():

@@ -89,7 +89,8 @@ class DecodingState:
     sequences: [R, max_decode_len + 1] int32 beam prefixes, decoder start
       token (0) at position 0; R = batch * num_beams.
     cur_token: [R, 1] int32, the token to feed (position cur_index).
-    cache: the decoder cache, R rows.
+    cache: the decoder cache, R rows (leaves under `per_query_cache_keys`:
+      one row per query).
     candidate_ids: None (return logits over the whole vocabulary, [R, V]), or
       int32 token ids, [R, C] (per row) or [1, C] (the same for every row):
       return their logits only, [R, C]. Only asked for when
@@ -164,6 +165,7 @@ class _Config:
   cache_offset: int
   expand_index: bool
   static_cache_keys: Tuple[str, ...]
+  per_query_cache_keys: Tuple[str, ...] = ()
 
   @property
   def num_beams(self) -> int:
@@ -191,7 +193,8 @@ class _Config:
 
 
 def _cache_map(fn: Callable, cache: PyTree, cfg: _Config, skip_static: bool) -> PyTree:
-  """Applies `fn` to the cache leaves that hold per-row data."""
+  """Applies `fn` to the cache leaves that hold per-beam data (never to the
+  leaves under `per_query_cache_keys`)."""
   frozen = isinstance(cache, flax.core.FrozenDict)
   if frozen:
     cache = flax.core.unfreeze(cache)
@@ -202,14 +205,16 @@ def _cache_map(fn: Callable, cache: PyTree, cfg: _Config, skip_static: bool) -> 
   for path, x in flat.items():
     keep = (x.ndim <= cfg.cache_offset or path[-1] in _UNTOUCHED_CACHE_LEAVES
             or (path[-1] == "cache_index" and not cfg.expand_index)
-            or (skip_static and any(k in path for k in cfg.static_cache_keys)))
+            or (skip_static and any(k in path for k in cfg.static_cache_keys))
+            or any(k in path for k in cfg.per_query_cache_keys))
     out[path] = x if keep else fn(x)
   out = traverse_util.unflatten_dict(out)
   return flax.core.freeze(out) if frozen else out
 
 
 def _expand_cache(cache: PyTree, cfg: _Config) -> PyTree:
-  """[B, ...] -> [B * num_beams, ...], row b * num_beams + j = row b."""
+  """[B, ...] -> [B * num_beams, ...], row b * num_beams + j = row b (leaves
+  under `per_query_cache_keys` keep their B rows)."""
   return _cache_map(lambda x: jnp.repeat(x, cfg.num_beams, axis=cfg.cache_offset),
                     cache, cfg, skip_static=False)
 
@@ -717,7 +722,8 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
            catalog_mask: Optional[Array] = None, distinct_across_groups: bool = False,
            candidate_logits: bool = False, normalize: Optional[str] = None,
            vocab_mask: bool = False, pad_id: int = 0, expand_first_step: bool = True,
-           static_cache_keys: Tuple[str, ...] = ()) -> DecodeResult:
+           static_cache_keys: Tuple[str, ...] = (),
+           per_query_cache_keys: Tuple[str, ...] = ()) -> DecodeResult:
   """Diverse beam search; returns a `DecodeResult`, best first.
 
   Args:
@@ -770,6 +776,12 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
       `tokens_to_logits` that works for any number of rows.
     static_cache_keys: names in cache paths whose leaves are identical for all
       beams of a query (e.g. cross-attention keys/values); not reordered.
+    per_query_cache_keys: names in cache paths whose leaves keep one row per
+      query (B rows, on axis `cache_offset`): never expanded nor reordered,
+      so `tokens_to_logits` must broadcast them over each query's beams
+      (rows b * num_beams + j), as `network.T5Model` does for its
+      cross-attention keys/values. Saves copying them num_beams times and
+      reading them once per beam at every step.
   """
   if num_decodes % num_beam_groups:
     raise ValueError(f"num_beam_groups={num_beam_groups} must divide num_decodes={num_decodes}")
@@ -803,7 +815,8 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
                 vocab_mask=bool(vocab_mask) and not candidate_logits,
                 expand_first_step=bool(expand_first_step), cache_offset=int(cache_offset),
                 expand_index=initial_index is not None,
-                static_cache_keys=tuple(static_cache_keys))
+                static_cache_keys=tuple(static_cache_keys),
+                per_query_cache_keys=tuple(per_query_cache_keys))
   counts = None
   if catalog_mask is not None:  # [1 or B, num_leaves + 1] prefix sums
     mask = jnp.asarray(catalog_mask, bool)

@@ -2,9 +2,11 @@
 
 The encoder runs once per query; the decoder cache is created for the B
 queries (cross-attention keys/values projected once), the first step runs on
-those B rows, then the cache is expanded to B * num_beams rows and reordered
-by beam origin after every step (cross-attention entries, the same for every
-beam of a query, are never reordered). With `lm_head="candidates"` under a
+those B rows, then the self-attention cache is expanded to B * num_beams rows
+and reordered by beam origin after every step. Cross-attention entries, the
+same for every beam of a query, keep their B rows for the whole search
+(`network.PER_QUERY_CACHE_KEYS`): each step attends with each query's beams
+folded into its query positions, so they are never copied per beam. With `lm_head="candidates"` under a
 trie, the LM head is a matmul against the columns of the tokens that may
 follow a prefix of the current length (e.g. the 256 codes of one semantic-ID
 level) instead of the whole vocabulary::
@@ -29,8 +31,8 @@ from text2tracks_jax.decoding import beam_search
 from text2tracks_jax.decoding import constraints as constraints_lib
 from text2tracks_jax.models import network
 
-# Cache entries that are the same for every beam of a query.
-CROSS_ATTENTION_CACHE_KEYS = ("encoder_decoder_attention", "encoder_mask")
+# Cache entries that are the same for every beam of a query (kept at B rows).
+CROSS_ATTENTION_CACHE_KEYS = network.PER_QUERY_CACHE_KEYS
 LM_HEADS = ("dense", "candidates")
 
 
@@ -75,7 +77,7 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
       constraint=constraint, catalog_mask=catalog_mask,
       distinct_across_groups=distinct_across_groups,
       candidate_logits=lm_head == "candidates", normalize=normalize, vocab_mask=vocab_mask,
-      expand_first_step=False, static_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
+      expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
 
 
 def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams: int,

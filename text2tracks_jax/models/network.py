@@ -50,7 +50,11 @@ and gather the cache along axis 0 (`tile_cache`, `gather_cache`); the scalar
 `cache_index` is shared by all rows. Cross-attention keys/values are projected
 once when the cache is created, not at every step, and stored heads first so
 that a step contracts them without a transpose (about 1.2x faster decoding of
-`tiny` on CPU than [B, L_enc, H, d_kv]).
+`tiny` on CPU than [B, L_enc, H, d_kv]). Beam search may keep them and the
+encoder mask (`PER_QUERY_CACHE_KEYS`) at B rows while the self-attention
+leaves hold B * n rows (n beams per query, rows b*n .. b*n+n-1): a step
+then folds each query's beams into the query positions of one attention
+(`tile_cache(cache, n, keep_per_query=True)`).
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ from text2tracks_jax.models.configs import T5Config
 
 Array = jax.Array
 PyTree = Any
+
+# Decoding-cache entries that depend only on the encoder input, hence are the
+# same for every beam of a query (see `tile_cache`).
+PER_QUERY_CACHE_KEYS = ("encoder_decoder_attention", "encoder_mask")
 
 # Additive bias for masked attention logits (T5X's value). Finite, so a row
 # with every key masked gives a uniform distribution instead of NaN.
@@ -256,11 +264,19 @@ class MultiHeadAttention(nn.Module):
           v = lax.dynamic_update_slice(cached_value.value, v.astype(cached_value.value.dtype), start)
           cached_key.value, cached_value.value = k, v
 
+    if k.shape[0] != q.shape[0]:
+      # Cached cross-attention with one row per query for its n beams (rows
+      # b*n .. b*n+n-1, see `tile_cache(..., keep_per_query=True)`): the beams
+      # become query positions, [B*n, Tq] -> [B, n*Tq], so the shared keys
+      # and values are neither copied nor read once per beam.
+      if not (decode and static_kv) or q.shape[0] % k.shape[0]:
+        raise ValueError(f"{q.shape[0]} query rows for {k.shape[0]} key/value rows")
+      q = q.reshape((k.shape[0], -1) + q.shape[2:])
     logits = jnp.einsum(f"bqhd,{kv_axes}->bhqk", q, k, preferred_element_type=jnp.float32)
     weights = jax.nn.softmax(logits + bias, axis=-1)
     weights = nn.Dropout(cfg.dropout_rate)(weights, deterministic=not enable_dropout)
     out = jnp.einsum(f"bhqk,{kv_axes}->bqhd", weights.astype(dtype), v.astype(dtype))
-    out = out.reshape(out.shape[:2] + (cfg.inner_dim,))
+    out = out.reshape(inputs_q.shape[:2] + (cfg.inner_dim,))
     out = _dense(cfg.d_model, ("joined_kv", "embed"), dtype, "out")(out)
     return _constrain(out, ("batch", "length", "embed"))
 
@@ -671,13 +687,34 @@ def decode_step(model: T5Model, params: PyTree, cache: PyTree, decoder_tokens: A
   return out, variables["cache"]
 
 
-def tile_cache(cache: PyTree, n: int) -> PyTree:
+def _is_per_query(path) -> bool:
+  names = {getattr(k, "key", None) for k in path}
+  return any(name in names for name in PER_QUERY_CACHE_KEYS)
+
+
+def tile_cache(cache: PyTree, n: int, keep_per_query: bool = False) -> PyTree:
   """[B, ...] -> [B * n, ...], each row repeated n times in place
   (row b*n + j is a copy of row b), as T5X's `flat_batch_beam_expand`.
-  The scalar cache_index is kept as is."""
-  return jax.tree.map(lambda x: x if x.ndim == 0 else jnp.repeat(x, n, axis=0), cache)
+
+  The scalar cache_index is kept as is. With `keep_per_query`, the leaves
+  under `PER_QUERY_CACHE_KEYS` (cross-attention keys/values, encoder mask:
+  the same for the n beams of a query) keep their B rows: decoding steps
+  then read them once per query instead of once per beam (pass the same
+  flag to `gather_cache`)."""
+  def tile(path, x):
+    if x.ndim == 0 or (keep_per_query and _is_per_query(path)):
+      return x
+    return jnp.repeat(x, n, axis=0)
+  return jax.tree_util.tree_map_with_path(tile, cache)
 
 
-def gather_cache(cache: PyTree, indices: Array) -> PyTree:
-  """Reorders/selects cache rows: new row i = old row `indices[i]` ([B'] int)."""
-  return jax.tree.map(lambda x: x if x.ndim == 0 else jnp.take(x, indices, axis=0), cache)
+def gather_cache(cache: PyTree, indices: Array, keep_per_query: bool = False) -> PyTree:
+  """Reorders/selects cache rows: new row i = old row `indices[i]` ([B'] int).
+
+  With `keep_per_query`, leaves under `PER_QUERY_CACHE_KEYS` are left as
+  they are (beams are reordered within their query)."""
+  def gather(path, x):
+    if x.ndim == 0 or (keep_per_query and _is_per_query(path)):
+      return x
+    return jnp.take(x, indices, axis=0)
+  return jax.tree_util.tree_map_with_path(gather, cache)
