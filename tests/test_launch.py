@@ -210,3 +210,60 @@ def test_distributed_settings_from_t2t_slurm_and_auto():
                                         "T2T_COORDINATOR_ADDRESS": "h:1"}) is None
   with pytest.raises(ValueError, match="T2T_PROCESS_ID"):
     distributed.settings_from_env({**t2t, "T2T_PROCESS_ID": "4"})
+
+
+# -- gin_configs/t5x ---------------------------------------------------------------
+
+OURS = ("tasks", "text2tracks_jax")
+
+
+def _our_bindings(text):
+  """(alias -> module) of the file's imports of our modules, and every
+  (selector, parameter or None) it binds or references."""
+  import re  # pylint: disable=import-outside-toplevel
+  aliases, used, block = {}, [], None
+  for line in text.splitlines():
+    code = line.split("#", 1)[0].rstrip()
+    if m := re.fullmatch(r"from ([\w.]+) import (\w+)", code):
+      aliases[m[2]] = f"{m[1]}.{m[2]}"
+    elif m := re.fullmatch(r"import ([\w.]+)", code):
+      aliases[m[1].split(".")[0]] = m[1].split(".")[0]
+    elif m := re.fullmatch(r"([\w.]+):", code):
+      block = m[1]
+    elif m := re.fullmatch(r"  (\w+) = .*", code):
+      used.append((block, m[1]))
+    elif m := re.fullmatch(r"([\w.]+)\.(\w+) = .*", code):
+      block = None
+      used.append((m[1], m[2]))
+    elif code and not code.startswith(" "):
+      block = None
+    used += [(ref, None) for ref in re.findall(r"@([\w.]+)", code)]
+  return {a: m for a, m in aliases.items() if m.split(".")[0] in OURS}, used
+
+
+@pytest.mark.parametrize("name", ["finetune_flan_t5_base.gin", "infer_flan_t5_base.gin"])
+def test_t5x_configs_bind_real_functions_and_arguments_of_ours(name):
+  import importlib  # pylint: disable=import-outside-toplevel
+  import inspect  # pylint: disable=import-outside-toplevel
+  aliases, used = _our_bindings((ROOT / "gin_configs" / "t5x" / name).read_text())
+  checked = 0
+  for selector, param in used:
+    alias, *attrs = selector.split(".")
+    if alias not in aliases:
+      continue  # T5X's, optax's, seqio's: not installed here
+    obj = importlib.import_module(aliases[alias])
+    for attr in attrs:
+      obj = getattr(obj, attr)
+    assert callable(obj), selector
+    if param is not None:
+      params = inspect.signature(obj).parameters
+      takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
+      assert param in params or takes_kwargs, f"{selector}.{param}"
+    checked += 1
+  assert checked >= 3
+  if name.startswith("infer"):
+    from text2tracks_jax.decoding import beam_search  # pylint: disable=import-outside-toplevel
+    # diverse_beam_search passes its **kwargs on to search().
+    dbs = {p for s, p in used if s == "beam_search.diverse_beam_search" and p}
+    assert {"num_beam_groups", "diversity_penalty", "constraint"} <= dbs
+    assert dbs <= set(inspect.signature(beam_search.search).parameters)

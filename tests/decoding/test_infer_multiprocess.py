@@ -71,3 +71,17 @@ def test_two_processes_write_what_one_process_writes(trained, tmp_path):
   assert summary["queries"] == 37 and summary["processes"] == 2
   assert sorted(p.name for p in tmp_path.iterdir()) == [
       "one.jsonl", "one.summary.json", "two.jsonl", "two.summary.json"]  # no parts left
+
+
+@pytest.mark.slow
+def test_task_trie_for_t5x_is_the_recommenders_trie(trained):
+  """`inference.task_trie` (the constraint bound in gin_configs/t5x/) equals the
+  trie `text2tracks infer` decodes under."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  rec = inference.Recommender.load(trained)
+  info = json.loads((trained / "train_config.json").read_text())
+  trie = inference.task_trie(info["run_dir"], info["task"], rec.model.config.vocab_size)
+  assert trie.num_leaves == len(rec.id_map.id_to_tracks)
+  for a, b in zip(jax.tree.leaves(trie), jax.tree.leaves(rec.trie)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -72,28 +73,21 @@ class Recommender:
   @classmethod
   def for_task(cls, model, params, run_dir, task_name: str, inputs_length: int) -> "Recommender":
     """Vocabulary, ID map, trie and catalog of `task_name` in `run_dir`."""
-    import seqio  # pylint: disable=import-outside-toplevel
     import tasks  # pylint: disable=import-outside-toplevel
-    from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
     from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
     run_dir = Path(run_dir)
     tasks.register_run(run_dir)
-    task = seqio.get_mixture_or_task(task_name)
-    strategy = next(p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
-                    if tasks.task_name(run_dir.name, p.parent.name) == task_name)
-    id_map = ids.load_id_map(run_dir / "ids" / strategy)
-    target_vocab = task.output_features["targets"].vocabulary
-    id_strings = sorted(id_map.id_to_tracks)
-    sequences = [target_vocab.encode(s) + [1] for s in id_strings]
-    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=model.config.vocab_size)
+    task, id_map, id_strings, sequences, trie = _task_ids(run_dir, task_name,
+                                                          model.config.vocab_size)
     leaf_ids = [None] * trie.num_leaves
     for s, leaf in zip(id_strings, constraints.lookup_leaves(trie, sequences)):
       leaf_ids[int(leaf)] = s
     cat = PreparedDataset.load(run_dir / "data").catalog(
         ["track_id", "title", "artist_name"]).to_pydict()
     catalog = {t: (a, ti) for t, ti, a in zip(cat["track_id"], cat["title"], cat["artist_name"])}
-    return cls(model, params, task.output_features["inputs"].vocabulary, target_vocab, id_map,
-               jax.device_put(trie), leaf_ids, inputs_length, catalog)
+    return cls(model, params, task.output_features["inputs"].vocabulary,
+               task.output_features["targets"].vocabulary, id_map, jax.device_put(trie),
+               leaf_ids, inputs_length, catalog)
 
   def on_local_devices(self, batch_size: int) -> "Recommender":
     """A copy whose batches are split over this process's devices (params and
@@ -159,6 +153,34 @@ class Recommender:
       results.append({"track_ids": ranked[:top_n], "generated_ids": gen, "scores": sc,
                       "invalid_ids": invalid})
     return results
+
+
+def _task_ids(run_dir: Path, task_name: str, vocab_size: int):
+  """(task, ID map, sorted ID strings, their token sequences with EOS, trie) of a
+  registered task of `run_dir`."""
+  import seqio  # pylint: disable=import-outside-toplevel
+  import tasks  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  task = seqio.get_mixture_or_task(task_name)
+  strategy = next(p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
+                  if tasks.task_name(run_dir.name, p.parent.name) == task_name)
+  id_map = ids.load_id_map(run_dir / "ids" / strategy)
+  target_vocab = task.output_features["targets"].vocabulary
+  id_strings = sorted(id_map.id_to_tracks)
+  sequences = [target_vocab.encode(s) + [1] for s in id_strings]
+  trie = constraints.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
+  return task, id_map, id_strings, sequences, trie
+
+
+@gin.configurable
+@functools.lru_cache(maxsize=4)
+def task_trie(run_dir: str = gin.REQUIRED, task: str = gin.REQUIRED,
+              vocab_size: int = gin.REQUIRED) -> constraints.PrefixTrie:
+  """The prefix trie of every ID of `task` (registered, from `run_dir`) for a
+  `vocab_size`-row model: the decoding constraint where the model is not ours,
+  e.g. upstream T5X (`diverse_beam_search.constraint = @inference.task_trie()`,
+  see gin_configs/t5x/infer_flan_t5_base.gin). Built once per arguments."""
+  return _task_ids(Path(run_dir), task, vocab_size)[4]
 
 
 @gin.configurable(denylist=["log"])
