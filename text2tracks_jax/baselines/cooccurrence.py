@@ -25,6 +25,13 @@ Vectorised as a sparse [V, N] matrix S with S[w, t] = log(1 + c(w, t) /
 
 so scoring a batch of queries is one sparse product plus two dense vectors.
 The reported score is this unnormalised log P(t, q).
+
+alpha is a pseudo-count of title words, so its best value grows with how many
+words a track's playlists hold. The default, 300, was picked on the demo
+world's validation split (hits@10: 0.34 at alpha 1, 0.43 at 10, 0.78 at 100,
+0.87 at 300, 0.89 at 500, 0.83 at 1000; popularity alone 0.21); the test split
+played no part. Small alphas let a tail track whose one playlist title matches
+the query outrank the tracks that playlists of that kind usually hold.
 """
 
 from __future__ import annotations
