@@ -267,3 +267,16 @@ def test_t5x_configs_bind_real_functions_and_arguments_of_ours(name):
     dbs = {p for s, p in used if s == "beam_search.diverse_beam_search" and p}
     assert {"num_beam_groups", "diversity_penalty", "constraint"} <= dbs
     assert dbs <= set(inspect.signature(beam_search.search).parameters)
+
+
+def test_t5x_predictions_line_is_ours_best_first():
+  from launch import t5x_predictions  # pylint: disable=import-outside-toplevel
+  row = {"inputs": {"inputs_pretokenized": "slow dancing"},
+         "prediction": ["<c>", "<bogus>", "<b>", "<a>"], "aux": {"scores": [-4.0, -3.0, -2.0, -1.0]}}
+  id_to_tracks = {"<a>": ["t1", "t2"], "<b>": ["t2", "t3"], "<c>": ["t4"]}
+  line = t5x_predictions.convert_line(row, "q7", "slow dancing", id_to_tracks, top_n=3)
+  assert line == {"query_id": "q7", "query": "slow dancing", "track_ids": ["t1", "t2", "t3"],
+                  "generated_ids": ["<a>", "<b>", "<bogus>", "<c>"],
+                  "scores": [-1.0, -2.0, -3.0, -4.0], "invalid_ids": 1}
+  with pytest.raises(ValueError, match="same split, in order"):
+    t5x_predictions.convert_line(row, "q8", "another query", id_to_tracks, top_n=3)
