@@ -162,8 +162,8 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   enc, dec_in, _ = _batch(seed=2)
   cache = jitted.init_cache(params, jitted.encode(params, enc), enc, 21)
   layer = cache["decoder"]["layers_1"]
-  assert layer["self_attention"]["cached_key"].shape == (3, 21, 4, 16)
-  # Cross-attention keys/values are stored heads first: [B, H, S, d_kv].
+  # Keys/values are stored heads first: [B, H, L, d_kv].
+  assert layer["self_attention"]["cached_key"].shape == (3, 4, 21, 16)
   assert layer["encoder_decoder_attention"]["cached_key"].shape == (3, 4, 37, 16)
   assert layer["encoder_decoder_attention"]["cached_value"].shape == (3, 4, 37, 16)
   assert cache["decoder"]["encoder_mask"].shape == (3, 37)
