@@ -81,7 +81,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
              lambda: _prepare(source, data_dir, seed, prepare_options or {}, log))
   for strategy in needed:
-    stages.run(f"ids/{strategy}", {"seed": seed},
+    stages.run(f"ids/{strategy}", {"seed": seed, "gin": _gin_lines("ids.")},
                lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed, log))
   for strategy in needed:
     stages.run(f"train/{strategy}", _train_settings(),
@@ -94,7 +94,8 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     predictions[strategy] = out
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
-    stages.run(f"baseline/{name}", {"split": split, "seed": seed, **_baseline_settings()},
+    stages.run(f"baseline/{name}", {"split": split, "seed": seed,
+                                    "gin": _gin_lines("baselines.")},
                lambda n=name, o=out: _baseline(n, data_dir, o, split, seed, k))
     predictions[name] = out
   sweep_predictions = {}
@@ -168,8 +169,9 @@ def _infer(wd: Path, strategy, split, out, penalty, log):
                          log=log, **kwargs)
 
 
-def _baseline_settings() -> dict:
-  return {"gin": [line for line in gin.config_str().splitlines() if "baselines" in line]}
+def _gin_lines(module: str) -> list:
+  """The parsed gin bindings of `module` (part of the stage settings)."""
+  return [line for line in gin.config_str().splitlines() if module in line]
 
 
 def _baseline(name, data_dir, out, split, seed, top_n):
