@@ -1,5 +1,7 @@
 """Batch inference under N processes: each decodes its share, process 0 merges the
-parts into one predictions file in query order, equal to a 1-process run."""
+parts into one predictions file in query order, equal to a 1-process run. The
+model is trained by 2 processes (validation decoding included), so its
+checkpoint is read back by 1 and by 2 processes."""
 
 import json
 import os
@@ -22,8 +24,15 @@ def test_shard_bounds_cover_queries_in_order_evenly(n, world):
   assert max(sizes) - min(sizes) <= 1
 
 
+def _env():
+  env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+  env.pop("XLA_FLAGS", None)
+  return env
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+  """A tiny run trained by 2 processes, with validation decoding during training."""
   from text2tracks_jax import cli  # pylint: disable=import-outside-toplevel
   run = tmp_path_factory.mktemp("mp") / "world"
   assert cli.main(["prepare", "--source", "synthetic", "--preset", "tiny",
@@ -31,24 +40,28 @@ def trained(tmp_path_factory):
   assert cli.main(["build-ids", "--data", str(run / "data"), "--strategy", "semantic-ids-cf",
                    "--out", str(run / "ids" / "semantic-ids-cf")]) == 0
   workdir = run.parent / "train"
-  assert cli.main(["train", "--gin_file=gin_configs/runs/train_tiny.gin",
-                   f"--gin.train.run_dir='{run}'",
-                   "--gin.train.task='text2tracks_world_semantic_ids_cf'",
-                   f"--gin.train.workdir='{workdir}'", "--gin.train.max_steps=20",
-                   "--gin.train.log_every_steps=10"]) == 0
+  cmd = [sys.executable, "-m", "launch.local", "--num_processes", "2", "--",
+         sys.executable, "-m", "text2tracks_jax.cli", "train",
+         "--gin_file=gin_configs/runs/train_tiny.gin", f"--gin.train.run_dir='{run}'",
+         "--gin.train.task='text2tracks_world_semantic_ids_cf'",
+         f"--gin.train.workdir='{workdir}'", "--gin.train.max_steps=20",
+         "--gin.train.log_every_steps=10", "--gin.train.eval_every_steps=10",
+         "--gin.train.eval_queries=16"]
+  proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=900)
+  assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+  for rank in (0, 1):  # every process decoded the validation queries
+    assert f"[{rank}] step 20: validation hits@10" in proc.stdout
   return workdir
 
 
 def _infer(workdir, out, processes, devices):
-  env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-  env.pop("XLA_FLAGS", None)
   cmd = [sys.executable, "-m", "launch.local", "--num_processes", str(processes),
          "--devices_per_process", str(devices), "--",
          sys.executable, "-m", "text2tracks_jax.cli", "infer", "--workdir", str(workdir),
          "--split", "test", "--out", str(out), "--gin.infer.max_queries=37",
          "--gin.infer.batch_size=8", "--gin.infer.num_beams=10",
          "--gin.infer.num_beam_groups=5"]
-  proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+  proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
   assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
   return proc.stdout
 

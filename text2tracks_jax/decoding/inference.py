@@ -299,19 +299,41 @@ def print_recommendations(workdir, prompt: str, top_n: int = 10, file=None, **kw
 
 
 def validation_eval_fn(recommender: Recommender, examples, batch_size: int = 32, k: int = 10):
-  """`eval_fn(params, step) -> {"validation_hits@10": ...}` for the trainer."""
+  """`eval_fn(params, step) -> {"validation_hits@10": ...}` for the trainer.
+
+  Parameters on one device are decoded in place. A train state sharded over
+  several devices or processes is copied to every process first, and each
+  process decodes the queries on its own devices, as `infer` does.
+  """
   from text2tracks_jax.evaluation import metrics  # pylint: disable=import-outside-toplevel
+  local = recommender.on_local_devices(batch_size)
 
   def eval_fn(params, step):
     del step
+    rec = recommender
+    if len({d for x in jax.tree.leaves(params) for d in x.sharding.device_set}) > 1:
+      rec, params = local, _replicate_locally(params, local.batch_sharding)
     preds = []
     for i in range(0, len(examples), batch_size):
       batch = [e.query for e in examples[i:i + batch_size]]
       n = len(batch)
       batch += batch[-1:] * (batch_size - n)
-      preds += [r["track_ids"] for r in recommender.recommend(batch, top_n=k, params=params,
-                                                             warn=lambda _: None)[:n]]
+      preds += [r["track_ids"] for r in rec.recommend(batch, top_n=k, params=params,
+                                                      warn=lambda _: None)[:n]]
     scores = metrics.score_queries(preds, [e.track_ids for e in examples], k)
     return {f"validation_{name}": value for name, value in scores.items()}
 
   return eval_fn
+
+
+def _replicate_locally(params, batch_sharding: Optional[NamedSharding]):
+  """A full copy of sharded (possibly multi-process) `params` on this process's
+  devices: replicated over `batch_sharding`'s mesh, else on the default device."""
+  if all(x.is_fully_addressable for x in jax.tree.leaves(params)):
+    host = jax.device_get(params)
+  else:
+    from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
+    host = multihost_utils.process_allgather(params, tiled=True)
+  if batch_sharding is None:
+    return jax.device_put(host)
+  return jax.device_put(host, NamedSharding(batch_sharding.mesh, PartitionSpec()))
