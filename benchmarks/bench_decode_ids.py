@@ -68,8 +68,8 @@ def _tries(run: Path, vocab_size: int, target_vocab) -> dict:
 
 def _queries(run: Path, input_vocab, batch: int) -> np.ndarray:
   """[batch, L] test queries (EOS appended), padded to the longest (<= 32)."""
-  from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
-  examples = list(PreparedDataset.load(run / "data").examples("test"))
+  from text2tracks_jax.data import dataset  # pylint: disable=import-outside-toplevel
+  examples = list(dataset.PreparedDataset.load(run / "data").examples("test"))
   rows = [input_vocab.encode(e.query)[:31] + [1] for e in examples[:batch]]
   rows += rows[:batch - len(rows)]
   out = np.zeros((batch, max(map(len, rows))), np.int32)

@@ -6,10 +6,10 @@ those B rows, then the self-attention cache is expanded to B * num_beams rows
 and reordered by beam origin after every step. Cross-attention entries, the
 same for every beam of a query, keep their B rows for the whole search
 (`network.PER_QUERY_CACHE_KEYS`): each step attends with each query's beams
-folded into its query positions, so they are never copied per beam. With `lm_head="candidates"` under a
-trie, the LM head is a matmul against the columns of the tokens that may
-follow a prefix of the current length (e.g. the 256 codes of one semantic-ID
-level) instead of the whole vocabulary::
+folded into its query positions, so they are never copied per beam. With
+`lm_head="candidates"` under a trie, the LM head is a matmul against the
+columns of the tokens that may follow a prefix of the current length (e.g.
+the 256 codes of one semantic-ID level) instead of the whole vocabulary::
 
   out = generate(model, params, encoder_input_tokens, num_beams=10,
                  num_beam_groups=5, diversity_penalty=0.5, max_new_tokens=4,

@@ -713,12 +713,13 @@ def tile_cache(cache: PyTree, n: int, keep_per_query: bool = False) -> PyTree:
 
 
 def gather_cache(cache: PyTree, indices: Array, keep_per_query: bool = False) -> PyTree:
-  """Reorders/selects cache rows: new row i = old row `indices[i]` ([B'] int).
+  """Reorders/selects cache rows: new row i = old row `indices[i]` ([B'] int,
+  in range: out-of-range indices are clipped).
 
   With `keep_per_query`, leaves under `PER_QUERY_CACHE_KEYS` are left as
   they are (beams are reordered within their query)."""
   def gather(path, x):
     if x.ndim == 0 or (keep_per_query and _is_per_query(path)):
       return x
-    return jnp.take(x, indices, axis=0)
+    return jnp.take(x, indices, axis=0, mode="clip")  # no out-of-bounds select
   return jax.tree_util.tree_map_with_path(gather, cache)
