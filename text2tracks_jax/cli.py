@@ -149,7 +149,8 @@ def _cmd_experiment(args):
   from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
   reports = runner.run_experiment(workdir=args.workdir)  # the rest from gin
   titles = {"table2": "Table 2: ID strategies", "table3": "Table 3: against the baselines",
-            "figure3": "Figure 3: diversity penalty"}
+            "figure3": "Figure 3: diversity penalty",
+            "distinct": "Distinct results on and off (diverse beam search option)"}
   for name, rep in reports.items():
     print(f"\n## {titles[name]} ({rep['dir']})\n\n{rep['table']}")
   if "figure3" in reports:

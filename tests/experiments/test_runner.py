@@ -36,14 +36,16 @@ def test_every_report_is_written(experiment):
   assert (experiment / "figure3" / "figure3.png").read_bytes()[:4] == b"\x89PNG"
   metrics3 = json.loads((experiment / "figure3" / "metrics.json").read_text())
   assert set(metrics3) == {"penalty=0", "penalty=1"}
+  distinct = (experiment / "distinct" / "distinct.md").read_text()
+  assert "distinct on" in distinct and "distinct off" in distinct
   summary = json.loads((experiment / "experiment.json").read_text())
-  assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 3 + 2
+  assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 3 + 2 + 1
 
 
 def test_rerun_skips_completed_stages(experiment, capsys):
   assert cli.main(["experiment", "--workdir", str(experiment)] + TINY) == 0
   out = capsys.readouterr().out
-  assert out.count("skipped") == 1 + 3 * 2 + 3 + 2
+  assert out.count("skipped") == 1 + 3 * 2 + 3 + 2 + 1
   assert "running" not in out
 
 

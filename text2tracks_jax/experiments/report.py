@@ -9,6 +9,7 @@ penalty curve (PNG) for Figure 3.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Dict, Mapping
@@ -115,3 +116,22 @@ def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str
   text = "\n".join(lines) + f"\n\n{strategy}; plot: {png}\n"
   _write(out / "figure3.md", text)
   return {"dir": str(out), "table": text, "png": str(png), "metrics": result["metrics"]}
+
+
+def distinct(wd: Path, data_dir: Path, systems: Mapping[str, Path], strategy: str, *,
+             split: str, k: int, log) -> dict:
+  """The distinct-results option on and off: quality, diversity, list lengths."""
+  out = wd / "distinct"
+  result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
+  lines = [f"| {strategy} | hits@{k} | artist entropy@{k} | distinct IDs per query "
+           f"| queries with < {k} tracks |", "|---|---:|---:|---:|---:|"]
+  for name, path in systems.items():
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
+    ids = np.mean([len(set(r["generated_ids"])) for r in rows])
+    short = np.mean([len(r["track_ids"]) < k for r in rows])
+    m = result["metrics"][name]
+    lines.append(f"| {name} | {m[f'hits@{k}']:.3f} | {m[f'artist_entropy@{k}']:.2f} "
+                 f"| {ids:.1f} | {short:.1%} |")
+  text = "\n".join(lines) + "\n\nSignificance: distinct/table.md.\n"
+  _write(out / "distinct.md", text)
+  return {"dir": str(out), "table": text, "metrics": result["metrics"]}

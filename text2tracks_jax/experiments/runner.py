@@ -11,12 +11,14 @@ runs, in order and each only when its artifact is not already complete
   infer/<strategy>    WORKDIR/predictions/<strategy>.jsonl
   baseline/<name>     WORKDIR/predictions/<name>.jsonl
   sweep/<penalty>     WORKDIR/predictions/sweep/penalty_<p>.jsonl (best strategy)
+  ablation/...        WORKDIR/predictions/ablation/distinct_off.jsonl (best strategy)
 
 and then writes the reports (always re-computed, they are cheap):
 
   table2/   Text2Tracks with every ID strategy (the paper's Table 2)
   table3/   the best strategy against the baselines (Table 3)
   figure3/  hits@k and artist entropy against the diversity penalty (Figure 3)
+  distinct/ the distinct-results option of diverse beam search on and off
 
 The model, optimiser and step budget come from `train_lib.train` bindings in the
 same gin file; decoding settings from `inference.infer` bindings.
@@ -33,7 +35,7 @@ import gin
 from text2tracks_jax.experiments import report
 from text2tracks_jax.experiments.stages import StageRunner
 
-EXPERIMENTS = ("table2", "table3", "figure3")
+EXPERIMENTS = ("table2", "table3", "figure3", "distinct")
 ALL_STRATEGIES = ("artist-name-track-name", "track-int", "artist-int-track-seq",
                   "artist-iid-track-seq", "semantic-ids-text", "semantic-ids-cf")
 ALL_BASELINES = ("popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence")
@@ -59,7 +61,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     workdir: the run directory; its name names the SeqIO tasks
       (`text2tracks_<name>_<strategy>`).
     source, prepare_options: how to build WORKDIR/data (`text2tracks prepare`).
-    experiments: any of "table2", "table3", "figure3".
+    experiments: any of "table2", "table3", "figure3", "distinct".
     strategies: the ID strategies of Table 2.
     best_strategy: the Text2Tracks system of Table 3 and Figure 3 (the paper's
       best, semantic-ids-cf; chosen up front rather than on the test split).
@@ -71,11 +73,13 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     raise ValueError(f"unknown experiments {sorted(unknown)}; expected some of {EXPERIMENTS}")
   wd = Path(workdir)
   needed = list(strategies) if "table2" in experiments else []
-  if ("table3" in experiments or "figure3" in experiments) and best_strategy not in needed:
+  if set(experiments) & {"table3", "figure3", "distinct"} and best_strategy not in needed:
     needed.append(best_strategy)
   base_list = list(baselines) if "table3" in experiments else []
   sweep = list(diversity_penalties) if "figure3" in experiments else []
-  stages = StageRunner(wd, total=1 + 3 * len(needed) + len(base_list) + len(sweep), log=log)
+  ablation = "distinct" in experiments
+  stages = StageRunner(wd, total=1 + 3 * len(needed) + len(base_list) + len(sweep) + ablation,
+                       log=log)
 
   data_dir = wd / "data"
   stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
@@ -89,8 +93,8 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   predictions = {}
   for strategy in needed:
     out = wd / "predictions" / f"{strategy}.jsonl"
-    stages.run(f"infer/{strategy}", _infer_settings(split, None),
-               lambda s=strategy, o=out: _infer(wd, s, split, o, None, log))
+    stages.run(f"infer/{strategy}", _infer_settings(split, {}),
+               lambda s=strategy, o=out: _infer(wd, s, split, o, {}, log))
     predictions[strategy] = out
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
@@ -101,9 +105,14 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   sweep_predictions = {}
   for penalty in sweep:
     out = wd / "predictions" / "sweep" / f"penalty_{penalty:g}.jsonl"
-    stages.run(f"sweep/{penalty:g}", _infer_settings(split, penalty),
-               lambda p=penalty, o=out: _infer(wd, best_strategy, split, o, p, log))
+    override = {"diversity_penalty": penalty}
+    stages.run(f"sweep/{penalty:g}", _infer_settings(split, override),
+               lambda v=override, o=out: _infer(wd, best_strategy, split, o, v, log))
     sweep_predictions[penalty] = out
+  if ablation:
+    distinct_off = wd / "predictions" / "ablation" / "distinct_off.jsonl"
+    stages.run("ablation/distinct_off", _infer_settings(split, {"distinct": False}),
+               lambda: _infer(wd, best_strategy, split, distinct_off, {"distinct": False}, log))
 
   reports = {}
   if "table2" in experiments:
@@ -116,6 +125,10 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   if "figure3" in experiments:
     reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_strategy,
                                         split=split, k=k, log=log)
+  if ablation:
+    reports["distinct"] = report.distinct(
+        wd, data_dir, {"distinct on": predictions[best_strategy], "distinct off": distinct_off},
+        best_strategy, split=split, k=k, log=log)
   (wd / "experiment.json").write_text(json.dumps(
       {"experiments": list(experiments), "reports": reports,
        "stage_seconds": {n: r["seconds"] for n, r in stages.records.items()}},
@@ -153,20 +166,16 @@ def _train(wd: Path, strategy: str, log):
   return {k: info[k] for k in keep}
 
 
-def _infer_settings(split, penalty) -> dict:
+def _infer_settings(split, overrides: dict) -> dict:
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  settings = {"split": split, **_bindings(inference.infer)}
-  if penalty is not None:
-    settings["diversity_penalty"] = penalty
-  return settings
+  return {"split": split, **_bindings(inference.infer), **overrides}
 
 
-def _infer(wd: Path, strategy, split, out, penalty, log):
+def _infer(wd: Path, strategy, split, out, overrides: dict, log):
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  kwargs = {} if penalty is None else {"diversity_penalty": penalty}
   out.parent.mkdir(parents=True, exist_ok=True)
   return inference.infer(workdir=str(wd / "train" / strategy), split=split, out=str(out),
-                         log=log, **kwargs)
+                         log=log, **overrides)
 
 
 def _gin_lines(module: str) -> list:
