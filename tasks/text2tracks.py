@@ -20,6 +20,7 @@ report hits@10 and friends through the project's scorer.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -70,6 +71,32 @@ def _source(prepared: PreparedDataset) -> seqio.FunctionDataSource:
       num_input_examples={s: counts[s]["queries"] for s in SPLITS})
 
 
+def pin_base_vocabulary(run_dir, base_spm=None, num_extra_ids: int = 0):
+  """The run's pinned base SentencePiece model and sentinel count, if any.
+
+  A run fine-tuned from Flan-T5 must tokenise with Flan-T5's model in every
+  later stage (inference, evaluation), not just in training. The first call
+  with `base_spm` copies it into RUN/vocab/pretrained_base/ with its
+  `num_extra_ids`; later calls without it find the copy. Returns
+  (model path or None, num_extra_ids).
+  """
+  pinned = Path(run_dir) / "vocab" / "pretrained_base"
+  model, meta = pinned / "spiece.model", pinned / "spiece.json"
+  if base_spm:
+    data = Path(base_spm).read_bytes()
+    if model.exists() and model.read_bytes() != data:
+      raise ValueError(f"{run_dir} is pinned to the base vocabulary {model}, which differs "
+                       f"from {base_spm}; use a new run directory")
+    if not model.exists():
+      pinned.mkdir(parents=True, exist_ok=True)
+      vocabularies.atomic_write(meta, (json.dumps(
+          {"source": str(base_spm), "num_extra_ids": num_extra_ids}) + "\n").encode())
+      vocabularies.atomic_write(model, data)
+  if model.exists():
+    return model, json.loads(meta.read_text())["num_extra_ids"]
+  return None, num_extra_ids
+
+
 def base_vocabulary_model(run_dir, prepared: PreparedDataset, content: bool,
                           vocab_size: int = DEFAULT_BASE_VOCAB_SIZE, base_spm=None) -> Path:
   """Flan-T5's model if given, else one trained on train queries (+ names)."""
@@ -103,8 +130,13 @@ def ranking_metrics(targets, predictions, k: int = 10):
 
 def register_run(run_dir, dataset: str | None = None, base_spm: str | None = None,
                  num_extra_ids: int = 0, base_vocab_size: int = DEFAULT_BASE_VOCAB_SIZE) -> list:
-  """Registers the run's tasks and mixture; returns the task names."""
+  """Registers the run's tasks and mixture; returns the task names.
+
+  `base_spm` (e.g. Flan-T5's spiece.model, with `num_extra_ids=100`) is pinned
+  to the run on first use, see `pin_base_vocabulary`.
+  """
   run_dir = Path(run_dir)
+  base_spm, num_extra_ids = pin_base_vocabulary(run_dir, base_spm, num_extra_ids)
   dataset = dataset or run_dir.name
   prepared = PreparedDataset.load(run_dir / "data")
   id_dirs = sorted(p.parent for p in (run_dir / "ids").glob("*/manifest.json"))

@@ -33,7 +33,7 @@ from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 USER_DEFINED = sp_pb2.ModelProto.SentencePiece.USER_DEFINED
 
 
-def _atomic_write(path: Path, data: bytes):
+def atomic_write(path: Path, data: bytes):
   tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
   tmp.write_bytes(data)
   os.replace(tmp, path)
@@ -61,7 +61,7 @@ def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000) -> P
   tmp = train_sentencepiece(texts, out_dir / f".spiece.model.tmp-{os.getpid()}",
                             vocab_size=vocab_size, byte_fallback=True)
   os.replace(tmp, model_path)
-  _atomic_write(meta_path, (json.dumps({"fingerprint": fingerprint}, indent=2) + "\n").encode())
+  atomic_write(meta_path, (json.dumps({"fingerprint": fingerprint}, indent=2) + "\n").encode())
   return model_path
 
 
@@ -81,7 +81,7 @@ def build_id_model(base_model, new_tokens: Iterable[str], out_path,
     proto.pieces.add(piece=token, score=0.0, type=USER_DEFINED)
   out_path = Path(out_path)
   out_path.parent.mkdir(parents=True, exist_ok=True)
-  _atomic_write(out_path, proto.SerializeToString())
+  atomic_write(out_path, proto.SerializeToString())
   return out_path
 
 

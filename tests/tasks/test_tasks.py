@@ -106,3 +106,24 @@ def test_second_registration_reuses_the_trained_sentencepiece(run):
   tasks.register_run(run_dir)
   assert model.stat().st_mtime_ns == stamp
   assert vocabularies.base_size(model) > 100
+
+
+def test_a_pretrained_base_vocabulary_is_pinned_to_the_run(run, tmp_path):
+  import shutil  # pylint: disable=import-outside-toplevel
+  run_dir, _ = run
+  pinned_run = tmp_path / "pinned-world"
+  shutil.copytree(run_dir / "data", pinned_run / "data")
+  shutil.copytree(run_dir / "ids" / "track-int", pinned_run / "ids" / "track-int")
+  # Stand-in for Flan-T5's spiece.model: any base model other than the run's own.
+  other = vocabularies.train_base_model([f"song {i} of mine" for i in range(300)],
+                                        tmp_path / "flan", vocab_size=400)
+  name = tasks.task_name("pinned-world", "track-int")
+  tasks.register_run(pinned_run, base_spm=other, num_extra_ids=100)
+  size = seqio.get_mixture_or_task(name).output_features["targets"].vocabulary.vocab_size
+  base = vocabularies.base_size(other)
+  new = len(ids.load_id_map(pinned_run / "ids" / "track-int").new_tokens)
+  assert size == base + 100 + new
+  tasks.register_run(pinned_run)  # inference registers without knowing the base: same vocab
+  assert seqio.get_mixture_or_task(name).output_features["targets"].vocabulary.vocab_size == size
+  with pytest.raises(ValueError, match="pinned"):
+    tasks.register_run(pinned_run, base_spm=run_dir / "vocab" / "base" / "spiece.model")

@@ -60,9 +60,15 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           label_smoothing: float = 0.0, z_loss: float = 0.0, seed: int = 0,
           num_partitions: int = 1, checkpoint_every_steps: int = 1000,
           keep_checkpoints: int = 3, log_every_steps: int = 50,
-          pretrained: Optional[str] = None, eval_every_steps: int = 0,
+          pretrained: Optional[str] = None, base_spm: Optional[str] = None,
+          num_extra_ids: int = 100, eval_every_steps: int = 0,
           eval_queries: int = 200, log=print) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
+
+  With `pretrained` (a Hugging Face or T5X checkpoint directory), the run's
+  vocabulary is built on `base_spm` (default: the checkpoint's own
+  spiece.model, with T5's `num_extra_ids` sentinels), pinned to `run_dir` so
+  that inference tokenises the same way.
 
   With `eval_every_steps` (and `run_dir`), the first `eval_queries` validation
   queries are decoded (diverse beam search, constrained) every so many steps and
@@ -71,9 +77,13 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   distributed.initialize()
   workdir = epath.Path(workdir)  # local or gs://...
   workdir.mkdir(parents=True, exist_ok=True)
+  if pretrained and not base_spm and (epath.Path(pretrained) / "spiece.model").exists():
+    base_spm = str(epath.Path(pretrained) / "spiece.model")
   if run_dir:
     import tasks  # pylint: disable=import-outside-toplevel
-    tasks.register_run(run_dir)
+    tasks.register_run(run_dir, base_spm=base_spm, num_extra_ids=num_extra_ids if base_spm else 0)
+  elif base_spm:
+    raise ValueError("base_spm needs run_dir (the vocabulary is pinned to the run)")
   examples = task_data.load_task_examples(task, "train", inputs_length, targets_length,
                                           cache_dir=_local_or_none(workdir / "cache"), log=log)
   vocab = _task_vocab_size(task)
