@@ -260,10 +260,12 @@ def test_logical_axis_rules_and_sharded_apply(model_and_params, jitted):
     logits = jax.jit(lambda p: model.apply({"params": p}, enc, dec_in, enable_dropout=False))(
         sharded)
   np.testing.assert_allclose(logits, jitted.forward(params, enc, dec_in), atol=1e-5)
-  cache_specs = partitioning_rules.cache_logical_axes(
-      jax.eval_shape(jitted.init_cache, params, jitted.encode(params, enc), enc, 21))
-  assert cache_specs["decoder"]["layers_0"]["self_attention"]["cached_key"] == PartitionSpec(
-      "batch", "length", "heads", "kv")
+  cache = jax.eval_shape(jitted.init_cache, params, jitted.encode(params, enc), enc, 21)
+  cache_specs = partitioning_rules.cache_logical_axes(cache)
+  key_spec = cache_specs["decoder"]["layers_0"]["self_attention"]["cached_key"]
+  assert key_spec == PartitionSpec("batch", "heads", "length", "kv")
+  key_shape = cache["decoder"]["layers_0"]["self_attention"]["cached_key"].shape
+  assert key_shape[list(key_spec).index("heads")] == model.config.num_heads  # names match layout
   assert cache_specs["decoder"]["cache_index"] == PartitionSpec()
 
 

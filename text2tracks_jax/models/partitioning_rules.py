@@ -69,9 +69,9 @@ def param_shardings(model: network.T5Model, mesh: Mesh,
 
 def cache_logical_axes(cache: PyTree) -> PyTree:
   """Logical `PartitionSpec` per decoding-cache leaf (see network's docstring):
-  keys/values ('batch', 'length', 'heads', 'kv'), encoder_mask ('batch',
-  'length'), cache_index replicated."""
-  names = {0: (), 2: ("batch", "length"), 4: ("batch", "length", "heads", "kv")}
+  keys/values heads first ('batch', 'heads', 'length', 'kv'), encoder_mask
+  ('batch', 'length'), cache_index replicated."""
+  names = {0: (), 2: ("batch", "length"), 4: ("batch", "heads", "length", "kv")}
   return jax.tree.map(lambda x: PartitionSpec(*names[len(x.shape)]), cache)
 
 
