@@ -13,7 +13,7 @@ from text2tracks_jax.baselines.bm25 import bm25
 from text2tracks_jax.baselines.cooccurrence import cooccurrence, word_track_counts, words
 from text2tracks_jax.baselines.popularity import popularity
 from text2tracks_jax.baselines.ranking import Ranker, top_k
-from text2tracks_jax.baselines.texts import track_documents
+from text2tracks_jax.baselines.texts import title_lists, track_documents
 from text2tracks_jax.data.dataset import DatasetWriter, PreparedDataset
 from text2tracks_jax.evaluation.metrics import score_queries
 from text2tracks_jax.ids.inputs import load_inputs
@@ -138,6 +138,29 @@ def test_no_duplicate_batches_never_contrast_a_pair_with_itself(seed):
   assert len(used) == len(set(used)) >= 8  # at most one leftover pair dropped
   for b in batches:
     assert len({queries[i] for i in b}) == len({documents[i] for i in b}) == len(b) > 1
+
+
+def test_training_pairs_can_leave_the_query_out_of_its_document(hand):
+  inputs = load_inputs(hand)
+  lists = title_lists(inputs, distinct=True)
+  rock = "rock anthems, rock classics, workout rock"
+  jazz = "jazz night, Smooth Jazz"
+  pairs = biencoder_lib.training_pairs(inputs, lists, max_pairs=None, max_titles=None,
+                                       leave_query_out=False, seed=0)
+  assert list(zip(*pairs)) == [
+      ("rock anthems", rock), ("rock anthems", "rock anthems"), ("rock classics", rock),
+      ("rock classics", "rock classics"), ("workout rock", rock), ("jazz night", jazz),
+      ("Smooth Jazz", jazz), ("Smooth Jazz", "Smooth Jazz"), ("polka party", "polka party")]
+  pairs = biencoder_lib.training_pairs(inputs, lists, max_pairs=None, max_titles=None,
+                                       leave_query_out=True, seed=0)
+  assert list(zip(*pairs)) == [  # tracks with a single title have nothing left to match
+      ("rock anthems", "rock classics, workout rock"),
+      ("rock classics", "rock anthems, workout rock"),
+      ("workout rock", "rock anthems, rock classics"),
+      ("jazz night", "Smooth Jazz"), ("Smooth Jazz", "jazz night")]
+  _, sampled = biencoder_lib.training_pairs(inputs, lists, max_pairs=3, max_titles=1,
+                                            leave_query_out=True, seed=0)
+  assert len(sampled) == 3 and all("," not in d for d in sampled)
 
 
 # -- hand-made worlds with known answers -----------------------------------------
@@ -271,12 +294,13 @@ def test_biencoder_zero_shot_beats_random_on_the_tiny_world(tiny, tmp_path,
 @pytest.mark.slow  # fine-tunes on 128 pairs, then encodes the tiny world: ~1 min
 def test_biencoder_fine_tuned_runs_on_the_tiny_world(tiny, tmp_path, sentence_transformers):
   gin.parse_config(["biencoder.max_pairs = 128", "biencoder.batch_size = 16",
+                    "biencoder.leave_query_out = True", "biencoder.num_threads = 1",
                     f"biencoder.save_dir = '{tmp_path / 'model'}'"])
   logged = []
   summary = baselines.run("biencoder-ft", data_dir=tiny, out=tmp_path / "ft.jsonl",
                           log=logged.append)
   assert summary["fit"]["pairs_seen"] <= 128 and summary["fit"]["steps"] >= 8
-  assert summary["settings"]["max_pairs"] == 128
+  assert summary["settings"]["max_pairs"] == 128 and summary["settings"]["leave_query_out"]
   assert any(line.startswith("fine-tune biencoder:") and "ETA" in line for line in logged)
   assert (tmp_path / "model" / "modules.json").exists()
   assert hits_at_10(tiny, read_jsonl(tmp_path / "ft.jsonl")) > 3 * random_hits_at_10(tiny)
