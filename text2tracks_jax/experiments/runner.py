@@ -99,7 +99,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
     stages.run(f"baseline/{name}", {"split": split, "seed": seed,
-                                    "gin": _gin_lines("baselines.")},
+                                    "gin": _gin_lines(f"baselines.{name.split('-')[0]}.")},
                lambda n=name, o=out: _baseline(n, data_dir, o, split, seed, k))
     predictions[name] = out
   sweep_predictions = {}
