@@ -85,7 +85,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
              lambda: _prepare(source, data_dir, seed, prepare_options or {}, log))
   for strategy in needed:
-    stages.run(f"ids/{strategy}", {"seed": seed, "gin": _gin_lines("ids.")},
+    stages.run(f"ids/{strategy}", {"seed": seed, "gin": _package_bindings("text2tracks_jax.ids")},
                lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed, log))
   for strategy in needed:
     stages.run(f"train/{strategy}", _train_settings(),
@@ -99,7 +99,8 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
     stages.run(f"baseline/{name}", {"split": split, "seed": seed,
-                                    "gin": _gin_lines(f"baselines.{name.split('-')[0]}.")},
+                                    "gin": _package_bindings(
+                                        f"text2tracks_jax.baselines.{name.split('-')[0]}")},
                lambda n=name, o=out: _baseline(n, data_dir, o, split, seed, k))
     predictions[name] = out
   sweep_predictions = {}
@@ -178,9 +179,27 @@ def _infer(wd: Path, strategy, split, out, overrides: dict, log):
                          log=log, **overrides)
 
 
-def _gin_lines(module: str) -> list:
-  """The parsed gin bindings of `module` (part of the stage settings)."""
-  return [line for line in gin.config_str().splitlines() if module in line]
+def _package_bindings(package: str) -> dict:
+  """Gin bindings of every configurable function in `package`'s loaded modules
+  (part of a stage's settings): {"module.fn": {param: value}}."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  import inspect  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  importlib.import_module(package)
+  out = {}
+  for name, module in sorted(sys.modules.items()):
+    if not (name == package or name.startswith(package + ".")):
+      continue
+    for attr, fn in sorted(vars(module).items()):
+      if not inspect.isfunction(fn) or fn.__module__ != name:
+        continue
+      try:
+        bindings = gin.get_bindings(fn)
+      except (ValueError, TypeError):  # not registered with gin
+        continue
+      if bindings:
+        out[f"{name}.{attr}"] = {k: str(v) for k, v in sorted(bindings.items())}
+  return out
 
 
 def _baseline(name, data_dir, out, split, seed, top_n):
