@@ -66,7 +66,6 @@ def _infer(workdir, out, processes, devices):
   return proc.stdout
 
 
-@pytest.mark.slow
 def test_two_processes_write_what_one_process_writes(trained, tmp_path):
   _infer(trained, tmp_path / "one.jsonl", processes=1, devices=1)
   # 2 processes x 2 devices: shares of 19 and 18 queries, batches split over 2 devices.
