@@ -154,7 +154,8 @@ def _build_ids(data_dir, strategy, out_dir, seed, log):
 
 def _train_settings() -> dict:
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
-  return _bindings(train_lib.train)
+  # model_config arrives evaluated; the optimizer and friends are bound elsewhere.
+  return {**_bindings(train_lib.train), "training": _package_bindings("text2tracks_jax.training")}
 
 
 def _train(wd: Path, strategy: str, log):
@@ -180,7 +181,7 @@ def _infer(wd: Path, strategy, split, out, overrides: dict, log):
 
 
 def _package_bindings(package: str) -> dict:
-  """Gin bindings of every configurable function in `package`'s loaded modules
+  """Gin bindings of every configurable function or class in `package`'s modules
   (part of a stage's settings): {"module.fn": {param: value}}."""
   import importlib  # pylint: disable=import-outside-toplevel
   import inspect  # pylint: disable=import-outside-toplevel
@@ -191,7 +192,7 @@ def _package_bindings(package: str) -> dict:
     if not (name == package or name.startswith(package + ".")):
       continue
     for attr, fn in sorted(vars(module).items()):
-      if not inspect.isfunction(fn) or fn.__module__ != name:
+      if not (inspect.isfunction(fn) or inspect.isclass(fn)) or fn.__module__ != name:
         continue
       try:
         bindings = gin.get_bindings(fn)
