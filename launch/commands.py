@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
@@ -35,3 +36,14 @@ def split_command(argv: Sequence[str]):
     return argv, []
   i = argv.index("--")
   return argv[:i], argv[i + 1:]
+
+
+def parse_env(items: Sequence[str]) -> dict:
+  """`--env KEY=VALUE` flags -> {KEY: VALUE}; KEY must be a shell variable name."""
+  env = {}
+  for item in items:
+    key, sep, value = item.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_]\w*", key):
+      raise ValueError(f"--env expects KEY=VALUE, got {item!r}")
+    env[key] = value
+  return env

@@ -42,11 +42,7 @@ def process_env(rank: int, num_processes: int, port: int,
          "T2T_NUM_PROCESSES": str(num_processes), "T2T_PROCESS_ID": str(rank)}
   if devices_per_process:
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices_per_process}"
-  for item in extra:
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-      raise ValueError(f"--env expects KEY=VALUE, got {item!r}")
-    env[key] = value
+  env.update(commands.parse_env(extra))
   return env
 
 

@@ -41,12 +41,7 @@ def render(command, *, job_name: str = "text2tracks", nodes: int = 1,
            log_dir: str = "slurm", repo_dir: str = ROOT, venv: str = ".venv",
            port: int = 12345, sbatch=(), env=()) -> str:
   """The batch script running `command` (argv) on `nodes` nodes."""
-  exports = []
-  for item in env:
-    key, sep, value = item.partition("=")
-    if not sep or not re.fullmatch(r"[A-Za-z_]\w*", key):
-      raise ValueError(f"--env expects KEY=VALUE, got {item!r}")
-    exports.append(f"export {key}={shlex.quote(value)}")
+  exports = [f"export {k}={shlex.quote(v)}" for k, v in commands.parse_env(env).items()]
   for option in sbatch:
     if not option.startswith("--"):
       raise ValueError(f"--sbatch expects an sbatch option like --partition=gpu, got {option!r}")

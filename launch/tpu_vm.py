@@ -97,13 +97,7 @@ def run_script(command, env: dict, setup: bool = False) -> str:
 
 
 def _env_items(items) -> dict:
-  env = {"T2T_AUTO_DISTRIBUTED": "1"}
-  for item in items:
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-      raise ValueError(f"--env expects KEY=VALUE, got {item!r}")
-    env[key] = value
-  return env
+  return {"T2T_AUTO_DISTRIBUTED": "1", **commands.parse_env(items)}
 
 
 def _archive_head(dry_run: bool) -> str:
