@@ -30,6 +30,9 @@ def test_every_report_is_written(experiment):
   # semantic IDs decode in 3 steps; track-int IDs take at least one token each.
   row = next(line for line in table2.splitlines() if "semantic-ids-cf" in line)
   assert "| 3.0 / 3 |" in row
+  # The query information in the first ID token is measured from the train cache.
+  assert "query info in 1st token (nats)" in table2
+  float(row.split("|")[8])
   metrics3 = json.loads((experiment / "table3" / "metrics.json").read_text())
   assert set(metrics3) == {"text2tracks (semantic-ids-cf)", "popularity", "bm25", "cooccurrence"}
   assert "x BM25" in (experiment / "table3" / "table3.md").read_text()

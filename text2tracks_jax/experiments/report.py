@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
 import numpy as np
 
@@ -38,6 +38,18 @@ def decoding_steps(wd: Path, strategy: str, sample: int = 5000, seed: int = 0) -
   return {"mean": float(np.mean(lengths)), "max": int(max(lengths))}
 
 
+def first_token_information(wd: Path, strategy: str) -> Optional[float]:
+  """Nats the query's words tell about the ID's first token (`prefix_info`),
+  on the strategy's cached train examples; None if training has not cached them."""
+  from text2tracks_jax.experiments import prefix_info  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.training.input_pipeline import TokenizedExamples  # pylint: disable=import-outside-toplevel
+  caches = sorted((wd / "train" / strategy / "cache").glob("*.train.*.npz"))
+  if not caches:
+    return None
+  examples = TokenizedExamples.load(caches[-1])
+  return prefix_info.first_token_information(examples.inputs, examples.targets)["information_nats"]
+
+
 def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mapping[str, dict],
            *, split: str, k: int, log) -> dict:
   """Text2Tracks with every ID strategy, with decoding steps, train and decode cost."""
@@ -47,8 +59,9 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
   better = result["better_than"][hits]
   names_hits = result["metrics"].get("artist-name-track-name", {}).get(hits)
   lines = [f"| ID strategy | decoding steps per ID (mean / max) | {hits} | vs names "
-           f"| ndcg@{k} | mrr@{k} | artist entropy@{k} | train minutes | decode queries/s |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           f"| ndcg@{k} | mrr@{k} | artist entropy@{k} | query info in 1st token (nats) "
+           "| train minutes | decode queries/s |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
   for name in systems:
     m = result["metrics"][name]
     steps = decoding_steps(wd, name)
@@ -56,16 +69,21 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
     rel = (f"{(m[hits] / names_hits - 1) * 100:+.0f}%" if names_hits else "–")
     train_s = records.get(f"train/{name}", {}).get("seconds")
     qps = records.get(f"infer/{name}", {}).get("result", {}).get("queries_per_s")
+    info = first_token_information(wd, name)
     lines.append(
         f"| ({letters[name]}) {name} | {steps['mean']:.1f} / {steps['max']} "
         f"| {m[hits]:.3f}{f'<sup>{marks}</sup>' if marks else ''} | {rel} "
         f"| {m[f'ndcg@{k}']:.3f} | {m[f'mrr@{k}']:.3f} | {m[f'artist_entropy@{k}']:.2f} "
+        f"| {'–' if info is None else f'{info:.2f}'} "
         f"| {train_s / 60 if train_s else float('nan'):.1f} | {qps if qps else '–'} |")
   lines += ["", f"{hits}: number of relevant tracks in the top {k}, mean over "
             f"{result['summary']['num_queries']} {split} queries. Superscripts: significantly "
             "better than those systems (paired t-test, Bonferroni, 0.95). Decoding steps: target "
-            "tokens per ID under the task's vocabulary, EOS excluded. Decode queries/s include "
-            "compilation. Full metrics: table2/table.md."]
+            "tokens per ID under the task's vocabulary, EOS excluded. Query info in 1st token: "
+            "held-out log-loss reduction of the ID's first token given the query's words "
+            "(a word mixture fitted on 80% of the train queries; `experiments/prefix_info.py`): "
+            "near 0 means every query starts its IDs from the same popular prefixes. Decode "
+            "queries/s include compilation. Full metrics: table2/table.md."]
   text = "\n".join(lines) + "\n"
   _write(out / "table2.md", text)
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}
