@@ -8,7 +8,7 @@ PYTEST := $(BIN)/python -m pytest
 export USE_TF := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: demo test test-slow test-all bench clean-venv
+.PHONY: demo scale-sweep test test-slow test-all bench clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ comma := ,
 
 demo: $(VENV)/.stamp-test
 	$(BIN)/text2tracks experiment --gin_file=gin_configs/runs/demo.gin --workdir runs/demo
+
+# Catalog-size sweep (~35 min on 2 cores): one experiment per world, then a
+# side-by-side table and plot in runs/scale/report.
+SWEEP_PRESETS ?= scale-20k demo scale-60k
+scale-sweep: $(VENV)/.stamp-test
+	for p in $(SWEEP_PRESETS); do \
+	  $(BIN)/text2tracks experiment --gin_file=gin_configs/runs/scale_sweep.gin \
+	    --gin.run_experiment.prepare_options="{'preset': '$$p'}" --workdir runs/scale/$$p || exit 1; \
+	done
+	$(BIN)/python -m text2tracks_jax.experiments.sweep $(addprefix runs/scale/,$(SWEEP_PRESETS)) --out runs/scale/report
 
 test: $(VENV)/.stamp-test
 	$(PYTEST) -m "not slow" -q tests

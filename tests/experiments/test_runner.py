@@ -65,3 +65,20 @@ class _Args:
   def __init__(self, argv):
     rest, self.gin_bindings = cli._split_gin_bindings(argv)  # pylint: disable=protected-access
     self.gin_file = [a.split("=", 1)[1] for a in rest if a.startswith("--gin_file=")]
+
+
+def test_sweep_report_puts_runs_side_by_side(experiment, tmp_path, capsys):
+  from text2tracks_jax.experiments import sweep  # pylint: disable=import-outside-toplevel
+  out = tmp_path / "sweep"
+  assert sweep.main([str(experiment), "--out", str(out)]) == 0
+  text = (out / "sweep.md").read_text()
+  assert "| system | 2k tracks (" in text
+  row = next(line for line in text.splitlines() if line.startswith("| semantic-ids-cf |"))
+  assert "nats)" in row  # ID strategies carry their first-token information
+  assert not any(line.startswith("| text2tracks (") for line in text.splitlines())
+  assert "| cooccurrence |" in text
+  assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+  # Not an experiment workdir: a clear error and exit code 2, nothing written.
+  assert sweep.main([str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+  assert "not an experiment workdir" in capsys.readouterr().err
+  assert not (tmp_path / "x").exists()
