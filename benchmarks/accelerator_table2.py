@@ -136,8 +136,7 @@ def _trainer(meta, args, steps, log):
                     TrainConfig(batch_size=args.batch_size, checkpoint_every_steps=steps,
                                 log_every_steps=max(steps // 4, 1), async_checkpoints=False),
                     log=log)
-  trainer.schedule = schedule
-  return trainer
+  return trainer, schedule
 
 
 def run_strategy(bundle, out, strategy, args, log):
@@ -145,10 +144,10 @@ def run_strategy(bundle, out, strategy, args, log):
   from text2tracks_jax.models import network  # pylint: disable=import-outside-toplevel
   arrays, meta, trie = _load(bundle, strategy)
   examples = _examples(arrays)
-  trainer = _trainer(meta, args, args.steps, lambda m: log(f"  {strategy}: {m}"))
+  trainer, schedule = _trainer(meta, args, args.steps, lambda m: log(f"  {strategy}: {m}"))
   model = trainer.model
   start = time.perf_counter()
-  state = trainer.fit(examples, args.steps, trainer.schedule)
+  state = trainer.fit(examples, args.steps, schedule)
   jax.block_until_ready(state["params"])
   train_s = time.perf_counter() - start
   trainer.close()
@@ -175,7 +174,7 @@ def calibrate_steps(bundle, strategy, args, log) -> int:
   from text2tracks_jax.training.input_pipeline import BatchIterator  # pylint: disable=import-outside-toplevel
   arrays, meta, _ = _load(bundle, strategy)
   examples = _examples(arrays)
-  trainer = _trainer(meta, args, 100, log)
+  trainer, _ = _trainer(meta, args, 100, log)
   state = trainer.init_state()
   it = BatchIterator(examples, args.batch_size, 0, 0, 1)
   with trainer.mesh:
