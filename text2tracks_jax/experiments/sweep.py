@@ -68,8 +68,8 @@ def write_report(runs: list, out: Path) -> str:
   sizes = [r["tracks"] for r in runs]
   for n in names:
     ax.plot(sizes, [r["systems"].get(n, float("nan")) for r in runs], "o-", label=n)
-  ax.set(xlabel="catalog size (tracks)", ylabel=HITS, yscale="log",
-         title="hits@10 against catalog size")
+  ax.set(xlabel="catalog size (tracks)", ylabel=HITS, title="hits@10 against catalog size")
+  ax.set_yscale("symlog", linthresh=0.01)  # log above 0.01, linear through 0
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7)
   fig.tight_layout()
