@@ -46,7 +46,7 @@ def first_token_information(wd: Path, strategy: str) -> Optional[float]:
   caches = sorted((wd / "train" / strategy / "cache").glob("*.train.*.npz"))
   if not caches:
     return None
-  examples = TokenizedExamples.load(caches[-1])
+  examples = TokenizedExamples.load(max(caches, key=lambda p: p.stat().st_mtime))  # the latest
   return prefix_info.first_token_information(examples.inputs, examples.targets)["information_nats"]
 
 

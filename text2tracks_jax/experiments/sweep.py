@@ -63,7 +63,7 @@ def write_report(runs: list, out: Path) -> str:
             + ", ".join(r["run"] for r in runs) + "."]
   text = "\n".join(lines) + "\n"
   out.mkdir(parents=True, exist_ok=True)
-  (out / "sweep.md").write_text(text)
+  report._write(out / "sweep.md", text)  # pylint: disable=protected-access  (atomic)
   fig, ax = plt.subplots(figsize=(6.5, 4))
   sizes = [r["tracks"] for r in runs]
   for n in names:
@@ -73,7 +73,9 @@ def write_report(runs: list, out: Path) -> str:
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7)
   fig.tight_layout()
-  fig.savefig(out / "sweep.png", dpi=120)
+  tmp = out / ".sweep.tmp.png"
+  fig.savefig(tmp, dpi=120)
+  tmp.replace(out / "sweep.png")
   plt.close(fig)
   return text
 
