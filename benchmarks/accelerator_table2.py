@@ -87,7 +87,7 @@ def _load(bundle: Path, strategy: str):
 
 def _decode(model, params, trie, queries, meta, penalty, batch_size=64):
   import jax  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import generation  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.decoding import generation, inference  # pylint: disable=import-outside-toplevel
   rows = []
   for i in range(0, len(queries), batch_size):
     chunk = queries[i:i + batch_size]
@@ -97,14 +97,9 @@ def _decode(model, params, trie, queries, meta, penalty, batch_size=64):
                               constraint=trie, distinct_across_groups=True)
     leaves, scores = jax.device_get((out.leaves, out.scores))
     for b in range(len(chunk)):
-      ranked, gen = [], []
-      for leaf, score in zip(leaves[b], scores[b]):
-        if leaf < 0 or not np.isfinite(score):
-          continue
-        id_string = meta["leaf_ids"][int(leaf)]
-        gen.append(id_string)
-        ranked.extend(t for t in meta["id_to_tracks"][id_string] if t not in ranked)
-      rows.append({"track_ids": ranked[:10], "generated_ids": gen, "invalid_ids": 0})
+      decoded = [(meta["leaf_ids"][int(leaf)], score) for leaf, score in zip(leaves[b], scores[b])
+                 if leaf >= 0 and np.isfinite(score)]  # constrained: every finite result is an ID
+      rows.append(inference.rank_tracks(decoded, meta["id_to_tracks"], top_n=10))
   return rows
 
 

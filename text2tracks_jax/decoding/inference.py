@@ -134,7 +134,7 @@ class Recommender:
     leaves = np.asarray(out.leaves) if out.leaves is not None else None
     results = []
     for b in range(len(queries)):
-      ranked, gen, sc, invalid = [], [], [], 0
+      decoded = []
       for j in range(seqs.shape[1]):
         if not np.isfinite(scores[b, j]):
           continue
@@ -143,16 +143,27 @@ class Recommender:
         else:
           toks = seqs[b, j].tolist()
           id_string = self.target_vocab.decode(toks[:toks.index(1)] if 1 in toks else toks)
-        tracks = self.id_map.id_to_tracks.get(id_string)
-        gen.append(id_string)
-        sc.append(float(scores[b, j]))
-        if tracks is None:
-          invalid += 1
-          continue
-        ranked.extend(t for t in tracks if t not in ranked)
-      results.append({"track_ids": ranked[:top_n], "generated_ids": gen, "scores": sc,
-                      "invalid_ids": invalid})
+        decoded.append((id_string, scores[b, j]))
+      results.append(rank_tracks(decoded, self.id_map.id_to_tracks, top_n))
     return results
+
+
+def rank_tracks(decoded, id_to_tracks, top_n: int) -> dict:
+  """One query's decoded (ID string, score) pairs, best first -> its result:
+  {"track_ids" (each ID's tracks in order, collisions by popularity, no
+  repeats, at most `top_n`), "generated_ids", "scores", "invalid_ids" (IDs
+  that name no track)}."""
+  ranked, generated, scores, invalid = [], [], [], 0
+  for id_string, score in decoded:
+    generated.append(id_string)
+    scores.append(float(score))
+    tracks = id_to_tracks.get(id_string)
+    if tracks is None:
+      invalid += 1
+      continue
+    ranked.extend(t for t in tracks if t not in ranked)
+  return {"track_ids": ranked[:top_n], "generated_ids": generated, "scores": scores,
+          "invalid_ids": invalid}
 
 
 def _task_ids(run_dir: Path, task_name: str, vocab_size: int):
