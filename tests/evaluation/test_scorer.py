@@ -9,6 +9,7 @@ import pytest
 from text2tracks_jax import cli
 from text2tracks_jax.data.dataset import DatasetWriter
 from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.evaluation import predictions as predictions_lib
 from text2tracks_jax.evaluation import scorer
 
 FILES = {"metrics.json", "summary.json", "per_query.csv", "table.md", "table.csv"}
@@ -136,6 +137,52 @@ def test_table_marks_significance_with_letters(tmp_path, data_dir):
   assert (tmp_path / "out" / "table.md").read_text() == result["table"]
 
 
+def test_query_dependence_columns(tmp_path, data_dir):
+  """jaccard@10 and distinct_tracks@10 in metrics.json, table.md, table.csv and summary.json."""
+  result = scorer.evaluate(data_dir, _systems(tmp_path, missing=3), tmp_path / "out",
+                           log=lambda _: None)
+  metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+  n_pairs = 40 * 39 // 2  # few queries: every pair
+  # popularity: one list for the 37 queries it predicts, empty for 3 (no overlap with anything)
+  assert metrics["popularity"]["jaccard@10"] == pytest.approx(37 * 36 / 2 / n_pairs)
+  assert metrics["popularity"]["distinct_tracks@10"] == 10
+  assert metrics["popcopy"]["jaccard@10"] == 1.0 and metrics["popcopy"]["distinct_tracks@10"] == 10
+  # t5: queries i and j share their two fillers when i = j (mod 5), nothing else; a list has
+  # 3 tracks when i % 4 == 0, else 4
+  size = [3 if i % 4 == 0 else 4 for i in range(40)]
+  expected = sum(2 / (size[i] + size[j] - 2) for i in range(40) for j in range(i + 1, 40)
+                 if i % 5 == j % 5) / n_pairs
+  assert metrics["t5"]["jaccard@10"] == pytest.approx(expected)
+  assert metrics["t5"]["distinct_tracks@10"] == 30 * 2 + 10 * 1 + 10  # relevant + fillers
+  assert list(metrics["t5"])[:9] == ["hits@10", "hit_rate@10", "recall@10", "precision@10",
+                                     "ndcg@10", "mrr@10", "artist_entropy@10", "jaccard@10",
+                                     "distinct_tracks@10"]
+  assert result["summary"]["query_pairs"]["count"] == n_pairs
+
+  lines = result["table"].splitlines()
+  assert lines[0].endswith("| artist_entropy@10 | jaccard@10 | distinct_tracks@10 "
+                           "| invalid IDs/query |")
+  pop_cells = [c.strip() for c in lines[2].split("|")]
+  assert pop_cells[9:11] == [f"{37 * 36 / 2 / n_pairs:.3f}", "10"]
+  copy_cells = [c.strip() for c in lines[4].split("|")]
+  assert copy_cells[9:11] == ["1.000", "10"]  # the highest, not bold, no letters
+  assert "Query dependence, one number per system (no significance test" in result["table"]
+  assert f"all {n_pairs} pairs of queries" in result["table"]
+  with open(tmp_path / "out" / "table.csv") as f:
+    reader = csv.DictReader(f)
+    rows = {r["system"]: r for r in reader}
+  assert "jaccard@10 better than" not in reader.fieldnames
+  assert rows["t5"]["distinct_tracks@10"] == "80" and rows["popcopy"]["jaccard@10"] == "1"
+
+
+def test_top_lists_in_label_order_distinct_and_empty_when_missing(tmp_path):
+  path = _write(tmp_path / "s.jsonl", [{"query_id": "q2", "track_ids": ["a", "a", "b", "c"]},
+                                       {"query_id": "q0", "track_ids": ["d"]}])
+  preds = predictions_lib.load(path)
+  labels = {"q0": ["d"], "q1": ["x"], "q2": ["a"]}
+  assert scorer.top_lists(preds, labels, 2) == [["d"], [], ["a", "b"]]
+
+
 def test_single_system_runs_no_tests(tmp_path, data_dir):
   systems = dict(list(_systems(tmp_path).items())[1:2])
   result = scorer.evaluate(data_dir, systems, tmp_path / "out", log=lambda _: None)
@@ -202,7 +249,11 @@ def test_cli_evaluate(tmp_path, data_dir, capsys):
   assert {p.name for p in (tmp_path / "out").iterdir()} == FILES
   out = capsys.readouterr().out
   assert "| (b) t5 |" in out and "hits@5" in out
-  assert "hits@5" in json.loads((tmp_path / "out" / "metrics.json").read_text())["t5"]
+  written = json.loads((tmp_path / "out" / "metrics.json").read_text())
+  assert "hits@5" in written["t5"]
+  # popularity lists 10 tracks; only the top 5 count
+  pop = written["popularity"]
+  assert (pop["distinct_tracks@5"], pop["jaccard@5"]) == (5, 1.0)
 
   bad = _write(tmp_path / "bad.jsonl", [ok, {"query_id": "q1"}])
   assert cli.main(["evaluate", "--data", str(data_dir), "--out", str(tmp_path / "out2"),

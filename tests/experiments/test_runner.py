@@ -33,14 +33,22 @@ def test_every_report_is_written(experiment):
   # The query information in the first ID token is measured from the train cache.
   assert "query info in 1st token (nats)" in table2
   float(row.split("|")[8])
+  # Query dependence: jaccard@10 and distinct tracks@10 after it, in every report.
+  assert "| jaccard@10 | distinct tracks@10 |" in table2
+  assert 0.0 <= float(row.split("|")[9]) <= 1.0 and int(row.split("|")[10]) >= 10
   metrics3 = json.loads((experiment / "table3" / "metrics.json").read_text())
   assert set(metrics3) == {"text2tracks (semantic-ids-cf)", "popularity", "bm25", "cooccurrence"}
+  assert metrics3["popularity"]["jaccard@10"] == 1.0
+  assert metrics3["popularity"]["distinct_tracks@10"] == 10
+  assert "| jaccard@10 | distinct_tracks@10 |" in (experiment / "table3" / "table.md").read_text()
+  assert "| jaccard@10 | distinct tracks@10 |" in (experiment / "figure3" / "figure3.md").read_text()
   assert "x BM25" in (experiment / "table3" / "table3.md").read_text()
   assert (experiment / "figure3" / "figure3.png").read_bytes()[:4] == b"\x89PNG"
   metrics3 = json.loads((experiment / "figure3" / "metrics.json").read_text())
   assert set(metrics3) == {"penalty=0", "penalty=1"}
   distinct = (experiment / "distinct" / "distinct.md").read_text()
   assert "distinct on" in distinct and "distinct off" in distinct
+  assert "| jaccard@10 | distinct tracks@10 |" in distinct
   summary = json.loads((experiment / "experiment.json").read_text())
   assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 3 + 2 + 1
 

@@ -6,11 +6,13 @@ reads the relevance labels and the catalog of a prepared dataset, the
 predictions JSONL of each system (see `predictions.py`), and writes into
 `--out`, each file atomically (temporary file, then rename):
 
-  metrics.json    system -> metric -> mean over queries, plus per system
-                  `queries`, `queries_missing`, `unknown_tracks` and, when the
-                  predictions carry it, `invalid_ids_per_query`
+  metrics.json    system -> metric -> mean over queries, then the system-level
+                  `jaccard@k` and `distinct_tracks@k` (`diversity.py`), plus per
+                  system `queries`, `queries_missing`, `unknown_tracks` and, when
+                  the predictions carry it, `invalid_ids_per_query`
   summary.json    k, split, number of queries, systems (letter, path, missing
-                  query ids, first 20), every pairwise t-test (p, Bonferroni p) per metric
+                  query ids, first 20), every pairwise t-test (p, Bonferroni p) per
+                  metric, the number and seed of the query pairs of jaccard@k
   per_query.csv   system, query_id, missing, each metric, invalid_ids
   table.md        the Markdown table with significance letters and footnotes
   table.csv       the same numbers, letters in their own columns
@@ -36,6 +38,7 @@ import pyarrow.compute as pc
 
 from text2tracks_jax.data.dataset import DatasetError, PreparedDataset
 from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.evaluation import diversity
 from text2tracks_jax.evaluation import metrics as metrics_lib
 from text2tracks_jax.evaluation import predictions as predictions_lib
 from text2tracks_jax.evaluation import significance
@@ -112,9 +115,18 @@ def score_system(preds: Mapping[str, predictions_lib.Prediction], labels: Mappin
   return out
 
 
-def summarize(per_query: Mapping[str, np.ndarray], k: int) -> Dict[str, float]:
-  """Means of one system's per-query scores, and its counts, for metrics.json."""
+def top_lists(preds: Mapping[str, predictions_lib.Prediction], labels: Mapping[str, list],
+              k: int) -> list:
+  """One system's top-k track list per label query, in label order ([] when missing)."""
+  return [metrics_lib.top_k(preds[q].track_ids, k) if q in preds else [] for q in labels]
+
+
+def summarize(per_query: Mapping[str, np.ndarray], k: int,
+              system_level: Mapping[str, float]) -> Dict[str, float]:
+  """Means of one system's per-query scores, its system-level measures
+  (`diversity.system_scores`) and its counts, for metrics.json."""
   means = {n: float(per_query[n].mean()) for n in metrics_lib.metric_names(k)}
+  means.update(system_level)
   given = ~np.isnan(per_query["invalid_ids"])
   if given.any():
     means[INVALID] = float(per_query["invalid_ids"][given].mean())
@@ -203,7 +215,10 @@ def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 
                for t in metrics_lib.top_k(r.track_ids, k)}
   artist_of = artists_of(dataset.catalog(["track_id", "artist_id"]), predicted)
   per_query = {name: score_system(p, labels, artist_of, k) for name, p in preds.items()}
-  means = {name: summarize(s, k) for name, s in per_query.items()}
+  pairs = diversity.query_pairs(len(labels))
+  means = {name: summarize(per_query[name], k,
+                           diversity.system_scores(top_lists(p, labels, k), pairs, k))
+           for name, p in preds.items()}
 
   names, columns = list(systems), metrics_lib.metric_names(k)
   letters = dict(zip(names, significance.system_letters(len(names))))
@@ -211,9 +226,11 @@ def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 
   better = {c: significance.better_than(tests[c], names) for c in columns}
   missing = {n: means[n]["queries_missing"] for n in names}
   notes = table_lib.footnotes(k=k, split=split, num_queries=len(labels), num_systems=len(names),
-                              alpha=alpha, missing=missing)
-  markdown = table_lib.markdown(means, columns, letters, better, notes)
-  table_csv = table_lib.csv_table(means, columns, letters, better, missing)
+                              alpha=alpha, missing=missing, num_query_pairs=len(pairs))
+  markdown = table_lib.markdown(means, columns, letters, better, notes,
+                                system_level=diversity.names(k))
+  table_csv = table_lib.csv_table(means, columns, letters, better, missing,
+                                  system_level=diversity.names(k))
 
   query_ids = list(labels)
   missing_ids = {n: [q for q, m in zip(query_ids, per_query[n]["missing"]) if m] for n in names}
@@ -226,6 +243,8 @@ def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 
                       "queries_missing": missing[n],
                       "missing_query_ids_first": missing_ids[n][:20],
                       "unknown_tracks": means[n]["unknown_tracks"]} for n in names},
+      "query_pairs": {"count": len(pairs), "max": diversity.MAX_PAIRS, "seed": diversity.SEED,
+                      "for": diversity.names(k)[0]},
       "pvalues": tests, "better_than": better}
   write_files(out_dir, {
       "per_query.csv": per_query_csv(per_query, query_ids, k),

@@ -4,7 +4,8 @@ Each report scores its predictions with the scorer (`evaluation/scorer.py`,
 which writes metrics.json, per_query.csv, table.md/csv with significance
 letters into the report's directory) and adds what the paper's version
 shows: decoding steps per ID for Table 2, the ratio to BM25 for Table 3, the
-penalty curve (PNG) for Figure 3.
+penalty curve (PNG) for Figure 3. Every report shows, per system, how much its
+lists depend on the query (jaccard@k, distinct_tracks@k: `evaluation/diversity.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ def _write(path: Path, text: str):
   tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
   tmp.write_text(text)
   os.replace(tmp, path)
+
+
+def query_dependence_note(k: int, table: str) -> str:
+  """The footnote on the jaccard@k and distinct tracks@k columns."""
+  return (f"jaccard@{k}: mean overlap of the top-{k} lists of seeded random pairs of queries "
+          f"(1 = the same list for every query); distinct tracks@{k}: over the top-{k} lists of "
+          f"all queries; one number per system, not tested (details: {table}).")
 
 
 def decoding_steps(wd: Path, strategy: str, sample: int = 5000, seed: int = 0) -> Dict[str, float]:
@@ -56,12 +64,13 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
   out = wd / "table2"
   result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
   hits, letters = f"hits@{k}", {n: s["letter"] for n, s in result["summary"]["systems"].items()}
+  jac, dist = f"jaccard@{k}", f"distinct_tracks@{k}"
   better = result["better_than"][hits]
   names_hits = result["metrics"].get("artist-name-track-name", {}).get(hits)
   lines = [f"| ID strategy | decoding steps per ID (mean / max) | {hits} | vs names "
            f"| ndcg@{k} | mrr@{k} | artist entropy@{k} | query info in 1st token (nats) "
-           "| train minutes | decode queries/s |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           f"| {jac} | distinct tracks@{k} | train minutes | decode queries/s |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
   for name in systems:
     m = result["metrics"][name]
     steps = decoding_steps(wd, name)
@@ -74,7 +83,7 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
         f"| ({letters[name]}) {name} | {steps['mean']:.1f} / {steps['max']} "
         f"| {m[hits]:.3f}{f'<sup>{marks}</sup>' if marks else ''} | {rel} "
         f"| {m[f'ndcg@{k}']:.3f} | {m[f'mrr@{k}']:.3f} | {m[f'artist_entropy@{k}']:.2f} "
-        f"| {'–' if info is None else f'{info:.2f}'} "
+        f"| {'–' if info is None else f'{info:.2f}'} | {m[jac]:.3f} | {m[dist]} "
         f"| {train_s / 60 if train_s else float('nan'):.1f} | {qps if qps else '–'} |")
   lines += ["", f"{hits}: number of relevant tracks in the top {k}, mean over "
             f"{result['summary']['num_queries']} {split} queries. Superscripts: significantly "
@@ -82,8 +91,9 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
             "tokens per ID under the task's vocabulary, EOS excluded. Query info in 1st token: "
             "held-out log-loss reduction of the ID's first token given the query's words "
             "(a word mixture fitted on 80% of the train queries; `experiments/prefix_info.py`): "
-            "near 0 means every query starts its IDs from the same popular prefixes. Decode "
-            "queries/s include compilation. Full metrics: table2/table.md."]
+            "near 0 means every query starts its IDs from the same popular prefixes. "
+            f"{query_dependence_note(k, 'table2/table.md')} Decode queries/s include "
+            "compilation. Full metrics: table2/table.md."]
   text = "\n".join(lines) + "\n"
   _write(out / "table2.md", text)
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}
@@ -129,9 +139,14 @@ def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str
   fig.savefig(tmp, dpi=120)
   plt.close(fig)
   os.replace(tmp, png)
-  lines = [f"| diversity penalty | hits@{k} | artist entropy@{k} |", "|---:|---:|---:|"]
-  lines += [f"| {p:g} | {h:.3f} | {e:.2f} |" for p, h, e in zip(penalties, hits, entropy)]
-  text = "\n".join(lines) + f"\n\n{strategy}; plot: {png}\n"
+  lines = [f"| diversity penalty | hits@{k} | artist entropy@{k} | jaccard@{k} "
+           f"| distinct tracks@{k} |", "|---:|---:|---:|---:|---:|"]
+  for p, h, e in zip(penalties, hits, entropy):
+    m = result["metrics"][f"penalty={p:g}"]
+    lines.append(f"| {p:g} | {h:.3f} | {e:.2f} | {m[f'jaccard@{k}']:.3f} "
+                 f"| {m[f'distinct_tracks@{k}']} |")
+  text = ("\n".join(lines) + f"\n\n{strategy}; plot: {png}. "
+          f"{query_dependence_note(k, 'figure3/table.md')}\n")
   _write(out / "figure3.md", text)
   return {"dir": str(out), "table": text, "png": str(png), "metrics": result["metrics"]}
 
@@ -141,15 +156,18 @@ def distinct(wd: Path, data_dir: Path, systems: Mapping[str, Path], strategy: st
   """The distinct-results option on and off: quality, diversity, list lengths."""
   out = wd / "distinct"
   result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
-  lines = [f"| {strategy} | hits@{k} | artist entropy@{k} | distinct IDs per query "
-           f"| queries with < {k} tracks |", "|---|---:|---:|---:|---:|"]
+  lines = [f"| {strategy} | hits@{k} | artist entropy@{k} | jaccard@{k} | distinct tracks@{k} "
+           f"| distinct IDs per query | queries with < {k} tracks |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
   for name, path in systems.items():
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     ids = np.mean([len(set(r["generated_ids"])) for r in rows])
     short = np.mean([len(r["track_ids"]) < k for r in rows])
     m = result["metrics"][name]
     lines.append(f"| {name} | {m[f'hits@{k}']:.3f} | {m[f'artist_entropy@{k}']:.2f} "
+                 f"| {m[f'jaccard@{k}']:.3f} | {m[f'distinct_tracks@{k}']} "
                  f"| {ids:.1f} | {short:.1%} |")
-  text = "\n".join(lines) + "\n\nSignificance: distinct/table.md.\n"
+  text = ("\n".join(lines) + "\n\nSignificance: distinct/table.md. "
+          f"{query_dependence_note(k, 'distinct/table.md')}\n")
   _write(out / "distinct.md", text)
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}
