@@ -157,6 +157,11 @@ def _cmd_experiment(args):
     print(f"Figure 3 plot: {reports['figure3']['png']}")
 
 
+def _cmd_diagnose(args):
+  from text2tracks_jax.experiments import exact_rank  # pylint: disable=import-outside-toplevel
+  exact_rank.run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="text2tracks",
@@ -230,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--seed", type=int, default=0)
   _add_gin_flags(p)
   p.set_defaults(func=_cmd_baseline)
+
+  p = sub.add_parser("diagnose", help="search error vs model error: every ID scored exactly "
+                                      "against beam search")
+  p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
+  p.add_argument("--split", default="validation", help="train, validation or test")
+  p.add_argument("--n", type=int, default=200, help="first N queries of the split (200)")
+  p.add_argument("--out", help="report directory (default WORKDIR/exact_rank.SPLIT)")
+  p.add_argument("--k", type=int, default=10, help="cut-off (default 10)")
+  p.add_argument("--queries_per_batch", type=int, default=8, help="queries scored together")
+  p.add_argument("--ids_per_chunk", type=int, default=256, help="IDs per jitted call")
+  p.set_defaults(func=_cmd_diagnose)
 
   p = sub.add_parser("experiment", help="run a gin-configured experiment end to end")
   p.add_argument("--workdir", required=True, help="experiment directory (re-running resumes)")
