@@ -187,6 +187,23 @@ def _register_task(name, source, id_map, model_path):
       metric_fns=[ranking_metrics])
 
 
+def id_token_sequences(run_dir, name: str):
+  """(SeqIO task, ID map, sorted ID strings, their target token ids + EOS) of a
+  registered task of `run_dir`: the input of the prefix trie, for decoding and
+  for the trie-normalised training loss alike."""
+  run_dir = Path(run_dir)
+  task = seqio.get_mixture_or_task(name)
+  strategy = next((p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
+                   if task_name(run_dir.name, p.parent.name) == name), None)
+  if strategy is None:
+    raise ValueError(f"task {name} has no ID map under {run_dir / 'ids'}")
+  id_map = _load_id_map(run_dir / "ids" / strategy)
+  target_vocab = task.output_features["targets"].vocabulary
+  id_strings = sorted(id_map.id_to_tracks)
+  sequences = [target_vocab.encode(s) + [1] for s in id_strings]
+  return task, id_map, id_strings, sequences
+
+
 @gin.configurable
 def register_runs(run_dirs=()) -> list:
   """Gin entry: registers every run directory in `run_dirs`."""

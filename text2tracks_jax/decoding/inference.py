@@ -60,6 +60,9 @@ class Recommender:
   # Where query batches go: None = the default device; a sharding over local
   # devices splits each batch across them (`on_local_devices`).
   batch_sharding: Optional[NamedSharding] = None
+  # Log-probs over the whole vocabulary ("vocab", HF's) or over the trie's legal
+  # tokens ("legal"): the distribution a model trained with `trie_loss` learned.
+  normalize: str = "vocab"
 
   @classmethod
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
@@ -68,10 +71,12 @@ class Recommender:
     info = json.loads((epath.Path(workdir) / "train_config.json").read_text())
     config, params, _ = checkpoints.load_trained(workdir, step)
     return cls.for_task(network.T5Model(config), jax.device_put(params), info["run_dir"],
-                        info["task"], info["inputs_length"])
+                        info["task"], info["inputs_length"],
+                        normalize="legal" if info.get("trie_loss") else "vocab")
 
   @classmethod
-  def for_task(cls, model, params, run_dir, task_name: str, inputs_length: int) -> "Recommender":
+  def for_task(cls, model, params, run_dir, task_name: str, inputs_length: int,
+               normalize: str = "vocab") -> "Recommender":
     """Vocabulary, ID map, trie and catalog of `task_name` in `run_dir`."""
     import tasks  # pylint: disable=import-outside-toplevel
     from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
@@ -87,7 +92,7 @@ class Recommender:
     catalog = {t: (a, ti) for t, ti, a in zip(cat["track_id"], cat["title"], cat["artist_name"])}
     return cls(model, params, task.output_features["inputs"].vocabulary,
                task.output_features["targets"].vocabulary, id_map, jax.device_put(trie),
-               leaf_ids, inputs_length, catalog)
+               leaf_ids, inputs_length, catalog, normalize=normalize)
 
   def on_local_devices(self, batch_size: int) -> "Recommender":
     """A copy whose batches are split over this process's devices (params and
@@ -129,7 +134,8 @@ class Recommender:
         self.model, params if params is not None else self.params, tokens, num_beams=num_beams, num_beam_groups=num_beam_groups,
         diversity_penalty=diversity_penalty, max_new_tokens=self.trie.max_length,
         constraint=self.trie if constrained else None,
-        distinct_across_groups=distinct and constrained)
+        distinct_across_groups=distinct and constrained,
+        normalize=self.normalize if constrained else None)
     seqs, scores = np.asarray(out.sequences), np.asarray(out.scores)
     leaves = np.asarray(out.leaves) if out.leaves is not None else None
     results = []
@@ -169,16 +175,8 @@ def rank_tracks(decoded, id_to_tracks, top_n: int) -> dict:
 def _task_ids(run_dir: Path, task_name: str, vocab_size: int):
   """(task, ID map, sorted ID strings, their token sequences with EOS, trie) of a
   registered task of `run_dir`."""
-  import seqio  # pylint: disable=import-outside-toplevel
   import tasks  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
-  task = seqio.get_mixture_or_task(task_name)
-  strategy = next(p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
-                  if tasks.task_name(run_dir.name, p.parent.name) == task_name)
-  id_map = ids.load_id_map(run_dir / "ids" / strategy)
-  target_vocab = task.output_features["targets"].vocabulary
-  id_strings = sorted(id_map.id_to_tracks)
-  sequences = [target_vocab.encode(s) + [1] for s in id_strings]
+  task, id_map, id_strings, sequences = tasks.id_token_sequences(run_dir, task_name)
   trie = constraints.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
   return task, id_map, id_strings, sequences, trie
 

@@ -23,8 +23,10 @@ import gin
 import jax
 from etils import epath
 
+from text2tracks_jax.decoding import constraints
 from text2tracks_jax.models import configs, network
-from text2tracks_jax.training import distributed, optimizers, partitioning, task_data
+from text2tracks_jax.training import (distributed, input_pipeline, optimizers, partitioning,
+                                     task_data)
 from text2tracks_jax.training.trainer import TrainConfig, Trainer
 
 
@@ -62,7 +64,8 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           keep_checkpoints: int = 3, log_every_steps: int = 50,
           pretrained: Optional[str] = None, base_spm: Optional[str] = None,
           num_extra_ids: int = 100, eval_every_steps: int = 0,
-          eval_queries: int = 200, log=print) -> dict:
+          eval_queries: int = 200, trie_loss: bool = False, group_targets: int = 0,
+          log=print) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
 
   With `pretrained` (a Hugging Face or T5X checkpoint directory), the run's
@@ -73,6 +76,16 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   With `eval_every_steps` (and `run_dir`), the first `eval_queries` validation
   queries are decoded (diverse beam search, constrained) every so many steps and
   validation hits@10 and friends go to TensorBoard and the console.
+
+  With `group_targets` = K > 0, the train pairs are grouped by query
+  (`input_pipeline.group_by_query`): a batch is `batch_size` queries, each with
+  up to K of its targets, and each query is encoded once per step for all of
+  them (same loss, ~K-fold fewer encoder passes); an epoch still visits every
+  pair once.
+
+  With `trie_loss` (needs `run_dir`), each target token's softmax runs over the
+  legal next tokens of the task's prefix trie (`trainer.trie_cross_entropy`),
+  the distribution constrained decoding ranks, instead of the whole vocabulary.
   """
   distributed.initialize()
   workdir = epath.Path(workdir)  # local or gs://...
@@ -86,6 +99,9 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     raise ValueError("base_spm needs run_dir (the vocabulary is pinned to the run)")
   examples = task_data.load_task_examples(task, "train", inputs_length, targets_length,
                                           cache_dir=_local_or_none(workdir / "cache"), log=log)
+  pairs = len(examples)
+  if group_targets:
+    examples = input_pipeline.group_by_query(examples, group_targets)
   vocab = _task_vocab_size(task)
   # Rows for every token of the task's vocabulary, padded to a multiple of 128.
   model_config = dataclasses.replace(model_config, vocab_size=_round_up(vocab))
@@ -95,30 +111,41 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
                                                warmup_steps=warmup_steps, decay=decay)
   optimizer = optimizers.create_optimizer(schedule)
   model = network.T5Model(model_config)
+  trie = None
+  if trie_loss:
+    if not run_dir:
+      raise ValueError("trie_loss needs run_dir (the trie is built from the run's ID map)")
+    import tasks  # pylint: disable=import-outside-toplevel
+    sequences = tasks.id_token_sequences(run_dir, task)[3]
+    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=model_config.vocab_size)
   init_params = _pretrained_params(pretrained, model_config, seed) if pretrained else None
   writer = _metric_writer(workdir)
   info = {"task": task, "run_dir": str(Path(run_dir).absolute()) if run_dir else None,
-          "examples": len(examples), "inputs_length": int(examples.inputs.shape[1]),
-          "targets_length": int(examples.targets.shape[1]), "total_steps": total_steps,
+          "examples": pairs, "query_groups": len(examples) if group_targets else None,
+          "group_targets": group_targets, "inputs_length": int(examples.inputs.shape[1]),
+          "targets_length": int(examples.targets.shape[-1]), "total_steps": total_steps,
           "steps_per_epoch": steps_per_epoch, "batch_size": batch_size,
           "model_config": dataclasses.asdict(model_config),
           "num_params": network.num_params(network.abstract_params(model)),
           "devices": jax.device_count(), "processes": jax.process_count(),
-          "pretrained": pretrained, "gin_config": gin.config_str()}
+          "pretrained": pretrained, "trie_loss": trie_loss, "gin_config": gin.config_str()}
   if jax.process_index() == 0:
     _write_json(workdir / "train_config.json", info)
-  log(f"training {task}: {len(examples):,} examples, {total_steps:,} steps of {batch_size} "
+  unit = (f" queries x {group_targets} target slots ({len(examples):,} query groups)"
+          if group_targets else "")
+  log(f"training {task}: {pairs:,} examples, {total_steps:,} steps of {batch_size}{unit} "
       f"on {jax.device_count()} device(s), {info['num_params'] / 1e6:.1f}M parameters")
   eval_fn = None
   if eval_every_steps and run_dir:
-    eval_fn = _validation_eval(model, run_dir, task, info["inputs_length"], eval_queries, log)
+    eval_fn = _validation_eval(model, run_dir, task, info["inputs_length"], eval_queries,
+                               "legal" if trie_loss else "vocab", log)
   trainer = Trainer(model, optimizer, workdir,
                     TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
                                 z_loss=z_loss, checkpoint_every_steps=checkpoint_every_steps,
                                 keep_checkpoints=keep_checkpoints, log_every_steps=log_every_steps,
                                 eval_every_steps=eval_every_steps),
                     mesh=partitioning.create_mesh(num_partitions), writer=writer,
-                    init_params=init_params, eval_fn=eval_fn, log=log)
+                    init_params=init_params, eval_fn=eval_fn, trie=trie, log=log)
   try:
     trainer.fit(examples, total_steps, schedule)
   finally:
@@ -128,10 +155,10 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   return info
 
 
-def _validation_eval(model, run_dir, task, inputs_length, n, log):
+def _validation_eval(model, run_dir, task, inputs_length, n, normalize, log):
   from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  rec = inference.Recommender.for_task(model, None, run_dir, task, inputs_length)
+  rec = inference.Recommender.for_task(model, None, run_dir, task, inputs_length, normalize)
   examples = list(PreparedDataset.load(Path(run_dir) / "data").examples("validation"))[:n]
   eval_fn = inference.validation_eval_fn(rec, examples)
 

@@ -17,9 +17,11 @@ from typing import Any, Callable, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
+import flax.struct
 import optax
 from flax import linen as nn
 
+from text2tracks_jax.decoding import constraints
 from text2tracks_jax.models import network
 from text2tracks_jax.training import partitioning
 from text2tracks_jax.training.checkpoints import Checkpointer, abstract_like
@@ -50,6 +52,76 @@ def cross_entropy(logits, targets, weights, label_smoothing: float = 0.0,
   return jnp.sum(loss * weights), jnp.sum(weights)
 
 
+@flax.struct.dataclass
+class TrieLossData:
+  """What `trie_cross_entropy` needs, as one pytree argument of the train step.
+
+  trie: the prefix trie of the task's IDs (model vocabulary).
+  id_tokens [C] int32: every token that occurs in an ID (the trie's edge labels),
+    sorted: the only LM-head columns the loss reads (C = 1,025 of ~9k for a
+    semantic ID, so the head costs ~C/V of the dense one).
+  column [V] int32: position of each token in `id_tokens`, -1 if absent.
+  """
+  trie: constraints.PrefixTrie
+  id_tokens: jax.Array
+  column: jax.Array
+
+  @classmethod
+  def build(cls, trie: constraints.PrefixTrie) -> "TrieLossData":
+    id_tokens = np.unique(np.asarray(trie.child_token)).astype(np.int32)
+    column = np.full(trie.vocab_size, -1, np.int32)
+    column[id_tokens] = np.arange(len(id_tokens), dtype=np.int32)
+    return cls(jax.tree.map(np.asarray, trie), id_tokens, column)
+
+
+def trie_cross_entropy(hidden, lm_kernel, targets, weights, data: TrieLossData, width: int,
+                       z_loss: float = 0.0):
+  """Cross-entropy with each position's softmax over the trie's legal tokens.
+
+  The decoder only ever chooses among the children of its trie node (the
+  decoding constraint), so this normalises each target token's probability
+  over those children instead of the whole vocabulary: -log p(ID | query)
+  under the distribution that constrained beam search ranks (decode such a
+  model with `normalize="legal"`). The full-softmax loss also spends its
+  gradient on learning which token sequences exist at all (on the demo world
+  ~6 of a semantic ID's ~17 nats, at positions 2-3), which the trie knows.
+
+  hidden [N, T, D] decoder states (after `decoder_norm`), lm_kernel [D, V],
+  targets [N, T] int (valid IDs + EOS, 0-padded), weights [N, T]; `width`
+  (static) >= every node's out-degree. Every weighted target must spell a
+  valid ID (`check_targets_in_trie`). Returns (sum of weighted losses, sum of
+  weights).
+  """
+  batch, length = targets.shape
+  trie = data.trie
+  node = jnp.zeros((batch,), jnp.int32)
+  nodes = []
+  for t in range(length):  # the path of each target through the trie; T is small
+    nodes.append(node)
+    node = constraints.find_child(trie, node, targets[:, t])
+  nodes = jnp.stack(nodes, axis=1)  # [N, T]
+  logits = network.dense_logits(hidden, jnp.take(lm_kernel, data.id_tokens, axis=1))  # [N, T, C]
+  tokens, _, valid = constraints.children_window(trie, nodes.reshape(-1), width)  # [N*T, W]
+  flat = logits.reshape(batch * length, -1)
+  children = jnp.take_along_axis(flat, jnp.maximum(data.column[tokens], 0), axis=-1)
+  # A finite fill: rows without children (padding after EOS) keep finite gradients.
+  log_z = jax.nn.logsumexp(jnp.where(valid, children, -1e9), axis=-1).reshape(batch, length)
+  target_column = jnp.maximum(data.column[targets], 0)
+  target_logit = jnp.take_along_axis(logits, target_column[..., None], axis=-1)[..., 0]
+  loss = log_z - target_logit + z_loss * jnp.square(log_z)
+  return jnp.sum(loss * weights), jnp.sum(weights)
+
+
+def check_targets_in_trie(examples, trie: constraints.PrefixTrie):
+  """Raises unless every target row (0-padded, EOS-terminated) is a valid ID."""
+  targets = np.asarray(examples.targets).reshape(-1, examples.targets.shape[-1])
+  targets = targets[targets[:, 0] != 0]  # empty slots of grouped examples
+  bad = np.flatnonzero(constraints.lookup_leaves(trie, targets) < 0)
+  if len(bad):
+    raise ValueError(f"{len(bad):,} train targets are not IDs of the trie (first: "
+                     f"{targets[bad[0]].tolist()}): the trie must come from the task's ID map")
+
+
 @dataclasses.dataclass
 class TrainConfig:
   batch_size: int = 64
@@ -64,13 +136,25 @@ class TrainConfig:
 
 
 class Trainer:
-  """Sharded training of a `network.T5Model` on `TokenizedExamples`."""
+  """Sharded training of a `network.T5Model` on `TokenizedExamples`.
+
+  With `trie` (the prefix trie of the task's IDs), the loss is
+  `trie_cross_entropy`: each target token is normalised over the legal next
+  tokens only, as constrained decoding sees them.
+  """
 
   def __init__(self, model: network.T5Model, optimizer: optax.GradientTransformation,
                workdir, config: TrainConfig, mesh=None, writer=None,
                eval_fn: Optional[Callable[[Any, int], dict]] = None,
-               init_params: Optional[Any] = None, log: Callable[[str], None] = print):
+               init_params: Optional[Any] = None,
+               trie: Optional[constraints.PrefixTrie] = None,
+               log: Callable[[str], None] = print):
+    if trie is not None and config.label_smoothing:
+      raise ValueError("label smoothing is defined over the whole vocabulary; "
+                       "use it without the trie-normalised loss")
     self.model, self.optimizer, self.config = model, optimizer, config
+    self.trie = trie
+    self._trie_data = TrieLossData.build(trie) if trie is not None else None
     self.mesh = mesh if mesh is not None else partitioning.create_mesh()
     self.writer, self.eval_fn, self.log = writer, eval_fn, log
     self.checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=config.keep_checkpoints,
@@ -110,20 +194,34 @@ class Trainer:
   def _compile_step(self):
     cfg, model, optimizer = self.config, self.model, self.optimizer
     base_rng = jax.random.key(cfg.seed + 1)
+    width = max(self.trie.root_degree, self.trie.max_degree) if self.trie is not None else 0
 
-    def loss_fn(params, batch, rng):
-      logits = model.apply({"params": params}, batch["encoder_input_tokens"],
-                           batch["decoder_input_tokens"], batch["decoder_target_tokens"],
-                           enable_dropout=True, rngs={"dropout": rng})
-      total, weight = cross_entropy(logits, batch["decoder_target_tokens"],
-                                    batch["decoder_loss_weights"], cfg.label_smoothing,
-                                    cfg.z_loss)
+    def loss_fn(params, batch, rng, trie_data):
+      inputs = batch["encoder_input_tokens"]
+      targets, weights = batch["decoder_target_tokens"], batch["decoder_loss_weights"]
+      decoder_inputs = batch["decoder_input_tokens"]
+      enc_rng, dec_rng = jax.random.split(rng)
+      encoded = model.apply({"params": params}, inputs, enable_dropout=True,
+                            rngs={"dropout": enc_rng}, method=network.T5Model.encode)
+      if targets.ndim == 3:  # query-grouped [B, K, T]: each encoding serves K targets
+        k = targets.shape[1]
+        encoded, inputs = jnp.repeat(encoded, k, axis=0), jnp.repeat(inputs, k, axis=0)
+        targets, weights, decoder_inputs = (x.reshape((-1,) + x.shape[2:])
+                                            for x in (targets, weights, decoder_inputs))
+      out = model.apply({"params": params}, encoded, inputs, decoder_inputs, targets,
+                        enable_dropout=True, rngs={"dropout": dec_rng},
+                        return_hidden=trie_data is not None, method=network.T5Model.decode)
+      if trie_data is not None:
+        total, weight = trie_cross_entropy(out, network.lm_head_kernel(params), targets,
+                                           weights, trie_data, width, cfg.z_loss)
+      else:
+        total, weight = cross_entropy(out, targets, weights, cfg.label_smoothing, cfg.z_loss)
       return total / jnp.maximum(weight, 1.0), weight
 
-    def step_fn(state, batch):
+    def step_fn(state, batch, trie_data):
       rng = jax.random.fold_in(base_rng, state["step"])
       (loss, weight), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-          state["params"], batch, rng)
+          state["params"], batch, rng, trie_data)
       updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
       params = optax.apply_updates(state["params"], updates)
       grad_norm = optax.global_norm(grads)
@@ -135,9 +233,12 @@ class Trainer:
                          "target_tokens": weight}
 
     batch_sharding = partitioning.batch_sharding(self.mesh)
-    return jax.jit(step_fn, in_shardings=(self.state_shardings, batch_sharding),
-                   out_shardings=(self.state_shardings, partitioning.replicated(self.mesh)),
-                   donate_argnums=(0,))
+    rep = partitioning.replicated(self.mesh)
+    trie_shardings = jax.tree.map(lambda _: rep, self._trie_data)
+    if self._trie_data is not None:  # one copy on the devices, an argument (not a constant)
+      self._trie_data = jax.device_put(self._trie_data, trie_shardings)
+    return jax.jit(step_fn, in_shardings=(self.state_shardings, batch_sharding, trie_shardings),
+                   out_shardings=(self.state_shardings, rep), donate_argnums=(0,))
 
   def _global_batch(self, local: dict) -> dict:
     sharding = partitioning.batch_sharding(self.mesh)
@@ -160,6 +261,8 @@ class Trainer:
   def fit(self, examples: TokenizedExamples, total_steps: int, learning_rate_fn=None):
     """Trains to `total_steps` (resuming if a checkpoint exists); returns the state."""
     cfg = self.config
+    if self.trie is not None:
+      check_targets_in_trie(examples, self.trie)
     it = BatchIterator(examples, cfg.batch_size, cfg.seed, jax.process_index(),
                        jax.process_count())
     data_meta = {"seed": cfg.seed, "batch_size": cfg.batch_size, "num_examples": len(examples)}
@@ -168,7 +271,8 @@ class Trainer:
     pending = None
     with self.mesh:
       for step in range(start, total_steps):
-        state, metrics = self._step_fn(state, self._global_batch(it.local_batch(step)))
+        state, metrics = self._step_fn(state, self._global_batch(it.local_batch(step)),
+                                       self._trie_data)
         if pending is not None:
           self._check(*pending)
         pending = (step, metrics)
