@@ -245,3 +245,16 @@ def test_cli_rejects_a_workdir_without_checkpoint_and_an_unknown_split(tmp_path,
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and "unknown split 'dev'" in err[0]
   assert not (tmp_path / "o").exists()
+
+
+
+def test_legal_normalisation_is_a_distribution_over_the_ids(model_params, mixed_ids, queries):
+  """normalize="legal" (a trie-loss model): p(ID | query) sums to 1 over the trie's IDs,
+  while the vocabulary normalisation leaks mass to sequences that are no ID."""
+  model, params = model_params
+  _, trie = mixed_ids
+  legal = exact_rank.exact_scores(model, params, queries, trie, normalize="legal",
+                                  ids_per_chunk=16)
+  np.testing.assert_allclose(np.exp(legal).sum(axis=1), 1.0, rtol=1e-4)
+  vocab = exact_rank.exact_scores(model, params, queries, trie, ids_per_chunk=16)
+  assert (np.exp(vocab).sum(axis=1) < 0.99).all()

@@ -230,8 +230,21 @@ def _node_logsumexp(hidden, kernel, block: int, float32_logits: bool):
   return jnp.swapaxes(out, 0, 1).reshape(q, r)
 
 
+def _node_legal_logsumexp(hidden, kernel, trie, nodes, float32_logits: bool):
+  """hidden [Q, R, D] at trie nodes [R] -> logsumexp over each node's children's
+  logits [Q, R] (the `normalize="legal"` distribution of a trie-loss model)."""
+  width = max(trie.root_degree, trie.max_degree)
+  children, _, valid = constraints.children_window(trie, nodes, width)  # [R, W]
+  dtype = jnp.float32 if float32_logits else hidden.dtype
+  columns = jnp.take(kernel, children, axis=1).astype(dtype)  # [D, R, W]
+  logits = jnp.einsum("qrd,drw->qrw", hidden.astype(dtype), columns,
+                      preferred_element_type=jnp.float32)
+  return jax.nn.logsumexp(jnp.where(valid[None], logits, -jnp.inf), axis=-1)
+
+
 @functools.partial(jax.jit, static_argnames=("model", "rep_block"), donate_argnames=("lse",))
-def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, *, model, rep_block):
+def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, trie, *, model,
+                 rep_block):
   """log p(ID | query) of one chunk of C IDs for Q queries.
 
   Args:
@@ -239,6 +252,8 @@ def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, *, model,
     lse: [Q, N + 1] float32 node normalisers computed so far (donated).
     tokens, nodes: [C, Tc] int32 (a `Chunk`); Tc <= the cache's length.
     rep_pos, rep_node: [R] int32 where this chunk computes normalisers.
+    trie: None (normalise over the vocabulary) or the trie (over each node's
+      legal children).
   Returns:
     (scores [Q, C] float32 (0 for padding rows), the updated lse).
   """
@@ -256,8 +271,11 @@ def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, *, model,
   logits = jnp.einsum("qctd,dct->qct", hidden.astype(dtype), columns,
                       preferred_element_type=jnp.float32)
   rep_hidden = jnp.take(hidden.reshape(q, c * width, -1), rep_pos, axis=1)  # [Q, R, D]
-  lse = lse.at[:, rep_node].set(
-      _node_logsumexp(rep_hidden, kernel, rep_block, cfg.float32_logits))
+  if trie is None:
+    node_lse = _node_logsumexp(rep_hidden, kernel, rep_block, cfg.float32_logits)
+  else:
+    node_lse = _node_legal_logsumexp(rep_hidden, kernel, trie, rep_node, cfg.float32_logits)
+  lse = lse.at[:, rep_node].set(node_lse)
   logprobs = logits - jnp.take(lse, nodes, axis=1)  # [Q, C, T]
   return jnp.sum(jnp.where(tokens > 0, logprobs, 0.0), axis=-1), lse
 
@@ -265,7 +283,7 @@ def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, *, model,
 def exact_scores(model: network.T5Model, params, encoder_input_tokens,
                  trie: constraints.PrefixTrie, *, queries_per_batch: int = 8,
                  ids_per_chunk: int = 256, max_logits_bytes: int = 1 << 27,
-                 progress: bool = False) -> np.ndarray:
+                 normalize: str = "vocab", progress: bool = False) -> np.ndarray:
   """log p(ID | query) of every ID of `trie` for every query, by teacher forcing.
 
   Compiles once per distinct ID length (for given queries_per_batch,
@@ -280,6 +298,9 @@ def exact_scores(model: network.T5Model, params, encoder_input_tokens,
     queries_per_batch: Q, queries scored together.
     ids_per_chunk: C, IDs per jitted call. Peak memory grows with Q * C * T.
     max_logits_bytes: bound on one LM-head block's [Q, block, V] logits.
+    normalize: "vocab" (log-softmax over the whole vocabulary, the default
+      decoding of a full-softmax model) or "legal" (over each node's legal
+      children: the distribution a `trie_loss` model learned and decodes with).
     progress: a tqdm bar on stderr ((query, ID) pairs, rate, ETA).
   Returns:
     [B, num_leaves] float32: the sum over each ID's tokens (EOS included) of
@@ -291,6 +312,9 @@ def exact_scores(model: network.T5Model, params, encoder_input_tokens,
   if trie.vocab_size != model.config.vocab_size:
     raise ValueError(f"trie over {trie.vocab_size} tokens for a model of "
                      f"{model.config.vocab_size}")
+  if normalize not in ("vocab", "legal"):
+    raise ValueError(f"normalize must be 'vocab' or 'legal', got {normalize!r}")
+  legal_trie = jax.device_put(trie) if normalize == "legal" else None
   b = len(tokens)
   q = min(queries_per_batch, b)
   chunks = chunk_plan(trie, ids_per_chunk, q, max_logits_bytes)
@@ -306,7 +330,7 @@ def exact_scores(model: network.T5Model, params, encoder_input_tokens,
     cache = _encode(params, jnp.asarray(batch), model=model, length=trie.max_length)
     lse = jnp.zeros((q, trie.num_nodes + 1), jnp.float32)
     for chunk, args in zip(chunks, arrays):
-      scores, lse = _score_chunk(params, cache, lse, *args, model=model,
+      scores, lse = _score_chunk(params, cache, lse, *args, legal_trie, model=model,
                                  rep_block=chunk.rep_block)
       keep = chunk.leaves >= 0
       out[lo:lo + real, chunk.leaves[keep]] = np.asarray(scores)[:real, keep]
@@ -358,7 +382,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
   start = time.perf_counter()
   scores = exact_scores(rec.model, rec.params, rec.encode_queries(queries, log), rec.trie,
                         queries_per_batch=queries_per_batch, ids_per_chunk=ids_per_chunk,
-                        progress=progress)
+                        normalize=rec.normalize, progress=progress)
   exact_seconds = time.perf_counter() - start
 
   settings = dict(BEAM_DEFAULTS, **(beam_settings or {}))
