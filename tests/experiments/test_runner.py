@@ -12,6 +12,7 @@ TINY = ["--gin_file=gin_configs/runs/demo.gin",
         "--gin.run_experiment.strategies=['track-int', 'semantic-ids-cf']",
         "--gin.run_experiment.baselines=['popularity', 'bm25', 'cooccurrence']",
         "--gin.run_experiment.diversity_penalties=[0.0, 1.0]",
+        "--gin.run_experiment.best_strategy='semantic-ids-cf'",
         "--gin.train.max_steps=20", "--gin.train.log_every_steps=10",
         "--gin.infer.num_beams=10", "--gin.infer.num_beam_groups=5"]
 
@@ -37,7 +38,12 @@ def test_every_report_is_written(experiment):
   assert "| jaccard@10 | distinct tracks@10 |" in table2
   assert 0.0 <= float(row.split("|")[9]) <= 1.0 and int(row.split("|")[10]) >= 10
   metrics3 = json.loads((experiment / "table3" / "metrics.json").read_text())
-  assert set(metrics3) == {"text2tracks (semantic-ids-cf)", "popularity", "bm25", "cooccurrence"}
+  # Table 3 reads the separately trained best model (demo.gin's best_train), named with its budget.
+  best = "text2tracks (semantic-ids-cf, num_epochs=2)"
+  assert set(metrics3) == {best, "popularity", "bm25", "cooccurrence"}
+  assert (experiment / "train" / "semantic-ids-cf+" / "train_config.json").exists()
+  showcase = (experiment / "showcase" / "showcase.md").read_text()
+  assert showcase.count(f"**{best}**") == 3 and showcase.count("**cooccurrence**") == 3
   assert metrics3["popularity"]["jaccard@10"] == 1.0
   assert metrics3["popularity"]["distinct_tracks@10"] == 10
   assert "| jaccard@10 | distinct_tracks@10 |" in (experiment / "table3" / "table.md").read_text()
@@ -50,13 +56,13 @@ def test_every_report_is_written(experiment):
   assert "distinct on" in distinct and "distinct off" in distinct
   assert "| jaccard@10 | distinct tracks@10 |" in distinct
   summary = json.loads((experiment / "experiment.json").read_text())
-  assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 3 + 2 + 1
+  assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 2 + 3 + 2 + 1
 
 
 def test_rerun_skips_completed_stages(experiment, capsys):
   assert cli.main(["experiment", "--workdir", str(experiment)] + TINY) == 0
   out = capsys.readouterr().out
-  assert out.count("skipped") == 1 + 3 * 2 + 3 + 2 + 1
+  assert out.count("skipped") == 1 + 3 * 2 + 2 + 3 + 2 + 1
   assert "running" not in out
 
 

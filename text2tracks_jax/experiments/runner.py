@@ -8,6 +8,7 @@ runs, in order and each only when its artifact is not already complete
   prepare             WORKDIR/data                  the prepared dataset
   ids/<strategy>      WORKDIR/ids/<strategy>        one ID map per strategy phi
   train/<strategy>    WORKDIR/train/<strategy>      Flax T5 per strategy (resumes)
+  train/<best>+       WORKDIR/train/<best>+         the best strategy with `best_train`
   infer/<strategy>    WORKDIR/predictions/<strategy>.jsonl
   baseline/<name>     WORKDIR/predictions/<name>.jsonl
   sweep/<penalty>     WORKDIR/predictions/sweep/penalty_<p>.jsonl (best strategy)
@@ -17,6 +18,8 @@ and then writes the reports (always re-computed, they are cheap):
 
   table2/   Text2Tracks with every ID strategy (the paper's Table 2)
   table3/   the best strategy against the baselines (Table 3)
+  showcase/ three test prompts with the top 5 of the best strategy and of
+            co-occurrence, each track's hidden facets beside it (printed last)
   figure3/  hits@k and artist entropy against the diversity penalty (Figure 3)
   distinct/ the distinct-results option of diverse beam search on and off
 
@@ -32,7 +35,7 @@ from typing import Optional, Sequence
 
 import gin
 
-from text2tracks_jax.experiments import report
+from text2tracks_jax.experiments import report, showcase
 from text2tracks_jax.experiments.stages import StageRunner
 
 EXPERIMENTS = ("table2", "table3", "figure3", "distinct")
@@ -52,6 +55,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
                    experiments: Sequence[str] = EXPERIMENTS,
                    strategies: Sequence[str] = ALL_STRATEGIES,
                    best_strategy: str = "semantic-ids-cf",
+                   best_train: Optional[dict] = None,
                    baselines: Sequence[str] = ALL_BASELINES,
                    diversity_penalties: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0),
                    split: str = "test", k: int = 10, log=print) -> dict:
@@ -65,6 +69,10 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     strategies: the ID strategies of Table 2.
     best_strategy: the Text2Tracks system of Table 3 and Figure 3 (the paper's
       best, semantic-ids-cf; chosen up front rather than on the test split).
+    best_train: `train` arguments (e.g. {"num_epochs": 6}) for a separate,
+      longer-trained model of `best_strategy` (stage `train/<best>+`) used by
+      Table 3, Figure 3 and the distinct ablation, and named with its budget;
+      Table 2 keeps one budget for every strategy. None: Table 2's model.
     baselines: the baselines of Table 3.
     diversity_penalties: the x axis of Figure 3.
   """
@@ -73,13 +81,15 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     raise ValueError(f"unknown experiments {sorted(unknown)}; expected some of {EXPERIMENTS}")
   wd = Path(workdir)
   needed = list(strategies) if "table2" in experiments else []
-  if set(experiments) & {"table3", "figure3", "distinct"} and best_strategy not in needed:
+  uses_best = bool(set(experiments) & {"table3", "figure3", "distinct"})
+  if uses_best and best_strategy not in needed:
     needed.append(best_strategy)
+  best_model = f"{best_strategy}+" if uses_best and best_train else best_strategy
   base_list = list(baselines) if "table3" in experiments else []
   sweep = list(diversity_penalties) if "figure3" in experiments else []
   ablation = "distinct" in experiments
-  stages = StageRunner(wd, total=1 + 3 * len(needed) + len(base_list) + len(sweep) + ablation,
-                       log=log)
+  stages = StageRunner(wd, total=1 + 3 * len(needed) + 2 * (best_model != best_strategy)
+                       + len(base_list) + len(sweep) + ablation, log=log)
 
   data_dir = wd / "data"
   stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
@@ -87,15 +97,18 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for strategy in needed:
     stages.run(f"ids/{strategy}", {"seed": seed, "gin": _package_bindings("text2tracks_jax.ids")},
                lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed, log))
-  for strategy in needed:
-    stages.run(f"train/{strategy}", _train_settings(),
-               lambda s=strategy: _train(wd, s, log))
+  models = {s: {} for s in needed}
+  if best_model != best_strategy:
+    models[best_model] = dict(best_train)
+  for model, overrides in models.items():
+    stages.run(f"train/{model}", {**_train_settings(), "overrides": overrides},
+               lambda m=model, o=overrides: _train(wd, m, o, log))
   predictions = {}
-  for strategy in needed:
-    out = wd / "predictions" / f"{strategy}.jsonl"
-    stages.run(f"infer/{strategy}", _infer_settings(split, {}),
-               lambda s=strategy, o=out: _infer(wd, s, split, o, {}, log))
-    predictions[strategy] = out
+  for model in models:
+    out = wd / "predictions" / f"{model}.jsonl"
+    stages.run(f"infer/{model}", _infer_settings(split, {}),
+               lambda m=model, o=out: _infer(wd, m, split, o, {}, log))
+    predictions[model] = out
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
     stages.run(f"baseline/{name}", {"split": split, "seed": seed,
@@ -108,32 +121,40 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     out = wd / "predictions" / "sweep" / f"penalty_{penalty:g}.jsonl"
     override = {"diversity_penalty": penalty}
     stages.run(f"sweep/{penalty:g}", _infer_settings(split, override),
-               lambda v=override, o=out: _infer(wd, best_strategy, split, o, v, log))
+               lambda v=override, o=out: _infer(wd, best_model, split, o, v, log))
     sweep_predictions[penalty] = out
   if ablation:
     distinct_off = wd / "predictions" / "ablation" / "distinct_off.jsonl"
     stages.run("ablation/distinct_off", _infer_settings(split, {"distinct": False}),
-               lambda: _infer(wd, best_strategy, split, distinct_off, {"distinct": False}, log))
+               lambda: _infer(wd, best_model, split, distinct_off, {"distinct": False}, log))
 
   reports = {}
   if "table2" in experiments:
     reports["table2"] = report.table2(wd, data_dir, {s: predictions[s] for s in strategies},
                                       stages.records, split=split, k=k, log=log)
   if "table3" in experiments:
-    systems = {f"text2tracks ({best_strategy})": predictions[best_strategy]}
+    label = best_strategy if best_model == best_strategy else \
+        f"{best_strategy}, " + ", ".join(f"{k}={v}" for k, v in sorted(best_train.items()))
+    systems = {f"text2tracks ({label})": predictions[best_model]}
     systems.update({n: predictions[n] for n in base_list})
     reports["table3"] = report.table3(wd, data_dir, systems, split=split, k=k, log=log)
+    # What a person checks first: do the lists follow the prompt? (`make demo` ends with it)
+    shown = {n: p for n, p in systems.items() if n.startswith("text2tracks") or n == "cooccurrence"}
+    text = showcase.showcase(data_dir, shown, split=split, seed=seed, out_dir=wd / "showcase")
+    reports["showcase"] = {"dir": str(wd / "showcase")}
   if "figure3" in experiments:
-    reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_strategy,
+    reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_model,
                                         split=split, k=k, log=log)
   if ablation:
     reports["distinct"] = report.distinct(
-        wd, data_dir, {"distinct on": predictions[best_strategy], "distinct off": distinct_off},
-        best_strategy, split=split, k=k, log=log)
+        wd, data_dir, {"distinct on": predictions[best_model], "distinct off": distinct_off},
+        best_model, split=split, k=k, log=log)
   (wd / "experiment.json").write_text(json.dumps(
       {"experiments": list(experiments), "reports": reports,
        "stage_seconds": {n: r["seconds"] for n, r in stages.records.items()}},
       indent=2) + "\n")
+  if "showcase" in reports:
+    log("\n" + text)
   return reports
 
 
@@ -158,11 +179,13 @@ def _train_settings() -> dict:
   return {**_bindings(train_lib.train), "training": _package_bindings("text2tracks_jax.training")}
 
 
-def _train(wd: Path, strategy: str, log):
+def _train(wd: Path, model: str, overrides: dict, log):
+  """Trains WORKDIR/train/<model>; a model "<strategy>+" is that strategy with `overrides`."""
   import tasks  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
-  task = tasks.task_name(wd.name, strategy)
-  info = train_lib.train(workdir=str(wd / "train" / strategy), task=task, run_dir=str(wd), log=log)
+  task = tasks.task_name(wd.name, model.rstrip("+"))
+  info = train_lib.train(workdir=str(wd / "train" / model), task=task, run_dir=str(wd), log=log,
+                         **overrides)
   keep = ("task", "examples", "total_steps", "batch_size", "num_params", "inputs_length",
           "targets_length")
   return {k: info[k] for k in keep}
