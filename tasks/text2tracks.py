@@ -200,7 +200,11 @@ def id_token_sequences(run_dir, name: str):
   id_map = _load_id_map(run_dir / "ids" / strategy)
   target_vocab = task.output_features["targets"].vocabulary
   id_strings = sorted(id_map.id_to_tracks)
-  sequences = [target_vocab.encode(s) + [1] for s in id_strings]
+  # The TF op, as the task's `tokenize` preprocessor: SentencePiece's Python and
+  # TF builds break equal-score ties differently ("15111" -> 1|5|1|11 vs
+  # 1|5|11|1 under track-int), and the trie must hold the trained sequences.
+  encoded = target_vocab.encode_tf(tf.constant(id_strings, tf.string)).to_list()
+  sequences = [list(map(int, ids)) + [1] for ids in encoded]
   return task, id_map, id_strings, sequences
 
 
