@@ -127,3 +127,19 @@ def test_a_pretrained_base_vocabulary_is_pinned_to_the_run(run, tmp_path):
   assert seqio.get_mixture_or_task(name).output_features["targets"].vocabulary.vocab_size == size
   with pytest.raises(ValueError, match="pinned"):
     tasks.register_run(pinned_run, base_spm=run_dir / "vocab" / "base" / "spiece.model")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_id_token_sequences_are_the_sequences_the_task_trains_on(run, strategy):
+  """The trie (decoding, trie loss) is built from `id_token_sequences`: every
+  tokenized train target of the task must be one of them, token for token
+  (SentencePiece's Python and TF builds break score ties differently)."""
+  run_dir, _ = run
+  name = tasks.task_name("tiny-world", strategy)
+  _, id_map, id_strings, sequences = tasks.id_token_sequences(run_dir, name)
+  assert id_strings == sorted(id_map.id_to_tracks) and len(sequences) == len(id_strings)
+  known = {tuple(s) for s in sequences}
+  ds = seqio.get_mixture_or_task(name).get_dataset(None, split="train", shuffle=False,
+                                                  use_cached=False)
+  targets = [tuple(int(x) for x in ex["targets"]) for ex in ds.as_numpy_iterator()]
+  assert targets and all(t in known for t in targets)

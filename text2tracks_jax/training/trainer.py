@@ -14,10 +14,10 @@ import dataclasses
 import time
 from typing import Any, Callable, Optional
 
+import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
-import flax.struct
 import optax
 from flax import linen as nn
 
@@ -136,7 +136,8 @@ class TrainConfig:
 
 
 class Trainer:
-  """Sharded training of a `network.T5Model` on `TokenizedExamples`.
+  """Sharded training of a `network.T5Model` on `TokenizedExamples` (pairs) or
+  `GroupedExamples` (each query once with up to K targets, encoded once).
 
   With `trie` (the prefix trie of the task's IDs), the loss is
   `trie_cross_entropy`: each target token is normalised over the legal next
