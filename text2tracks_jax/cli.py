@@ -150,11 +150,12 @@ def _cmd_experiment(args):
   reports = runner.run_experiment(workdir=args.workdir)  # the rest from gin
   titles = {"table2": "Table 2: ID strategies", "table3": "Table 3: against the baselines",
             "figure3": "Figure 3: diversity penalty",
-            "distinct": "Distinct results on and off (diverse beam search option)"}
-  for name, rep in reports.items():
+            "distinct": "Distinct results on and off (diverse beam search option)",
+            "showcase": "Showcase: do the lists follow the prompt?"}
+  for name, rep in reports.items():  # the runner puts the showcase last
     print(f"\n## {titles[name]} ({rep['dir']})\n\n{rep['table']}")
-  if "figure3" in reports:
-    print(f"Figure 3 plot: {reports['figure3']['png']}")
+    if name == "figure3":
+      print(f"Figure 3 plot: {rep['png']}")
 
 
 def _cmd_diagnose(args):
