@@ -191,13 +191,11 @@ def id_token_sequences(run_dir, name: str):
   """(SeqIO task, ID map, sorted ID strings, their target token ids + EOS) of a
   registered task of `run_dir`: the input of the prefix trie, for decoding and
   for the trie-normalised training loss alike."""
-  run_dir = Path(run_dir)
   task = seqio.get_mixture_or_task(name)
-  strategy = next((p.parent.name for p in (run_dir / "ids").glob("*/manifest.json")
-                   if task_name(run_dir.name, p.parent.name) == name), None)
-  if strategy is None:
-    raise ValueError(f"task {name} has no ID map under {run_dir / 'ids'}")
-  id_map = _load_id_map(run_dir / "ids" / strategy)
+  path = id_map_dir(run_dir, name)
+  if path is None:
+    raise ValueError(f"task {name} has no ID map under {Path(run_dir) / 'ids'}")
+  id_map = _load_id_map(path)
   target_vocab = task.output_features["targets"].vocabulary
   id_strings = sorted(id_map.id_to_tracks)
   # The TF op, as the task's `tokenize` preprocessor: SentencePiece's Python and
@@ -206,6 +204,15 @@ def id_token_sequences(run_dir, name: str):
   encoded = target_vocab.encode_tf(tf.constant(id_strings, tf.string)).to_list()
   sequences = [list(map(int, ids)) + [1] for ids in encoded]
   return task, id_map, id_strings, sequences
+
+
+def id_map_dir(run_dir, name: str) -> Path | None:
+  """RUN/ids/<strategy> of task `name` (`_shared` included), or None (a
+  mixture, or a task of another run)."""
+  run_dir = Path(run_dir)
+  base = name[:-len("_shared")] if name.endswith("_shared") else name
+  return next((p.parent for p in sorted((run_dir / "ids").glob("*/manifest.json"))
+               if task_name(run_dir.name, p.parent.name) == base), None)
 
 
 @gin.configurable

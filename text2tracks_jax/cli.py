@@ -8,9 +8,12 @@ need them, so `text2tracks --help` answers at once. Flags follow T5X/absl:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 EXIT_BAD_INPUT = 2
+# gin files named relative to the repository also resolve from elsewhere.
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASELINES = ["popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence"]
 # Kept here (not imported) so that --help stays free of numpy/gin imports;
 # tests check it equals text2tracks_jax.ids.STRATEGIES.
@@ -71,41 +74,90 @@ def _cmd_prepare(args):
       raise SystemExit(f"error: --{dest} is not used with --source {args.source}")
     options[accepted[dest]] = value
   if args.source == "synthetic":
+    from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+    from text2tracks_jax.data.synthetic import PRESETS  # pylint: disable=import-outside-toplevel
+    if args.preset not in PRESETS:
+      raise InputError("--preset", None, None, f"unknown synthetic preset {args.preset!r}; "
+                       f"expected one of {sorted(PRESETS)}")
     options["preset"] = args.preset
   elif not args.input:
     raise SystemExit(f"error: --source {args.source} needs --input PATH")
   manifest = prepare_lib.prepare(args.source, args.out, on_error=args.on_error,
-                                 seed=args.seed, **options)
+                                 seed=args.seed, overwrite=args.overwrite, **options)
   print(prepare_lib.format_stats(manifest))
   print(f"wrote {args.out}")
 
 
 def parse_gin(args, modules=()):
-  """Imports `modules` (so dynamic registration finds them), then parses gin."""
+  """Imports `modules` (so dynamic registration finds them), then parses gin.
+
+  Every verb's `--gin_file` resolves the same way: as given, else from the
+  repository root (as `include 'gin_configs/...'` does). A missing file, an
+  unknown configurable or parameter, or a value gin cannot parse raises
+  `InputError` (one line).
+  """
   import importlib  # pylint: disable=import-outside-toplevel
   import gin  # pylint: disable=import-outside-toplevel
-  import os  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   for m in modules:
     importlib.import_module(m)
-  # `include 'gin_configs/...'` resolves from the repository root too.
   gin.clear_config()  # one verb, one configuration (matters when called in-process)
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  args.gin_file = [f if os.path.exists(f) or not os.path.exists(os.path.join(root, f))
-                   else os.path.join(root, f) for f in args.gin_file]
-  gin.add_config_file_search_path(root)
-  gin.parse_config_files_and_bindings(args.gin_file, args.gin_bindings,
-                                      finalize_config=False, skip_unknown=False)
+  gin.add_config_file_search_path(_REPO_ROOT)
+  args.gin_file = [_resolve_gin_file(f) for f in args.gin_file]
+  try:
+    gin.parse_config_files_and_bindings(args.gin_file, args.gin_bindings,
+                                        finalize_config=False, skip_unknown=False)
+  except SyntaxError as e:
+    bad = next((b for b in args.gin_bindings if _gin_syntax_error(b)), None)
+    if bad is None:
+      raise InputError("--gin_file", None, None, _one_line(e)) from None
+    name, value = (s.strip() for s in bad.split("=", 1))
+    raise InputError(f"--gin.{name}", None, None,
+                     f"cannot parse {value!r}; a string needs inner quotes: "
+                     f"--gin.{name}=\"'{value}'\"") from None
+  except (ValueError, OSError) as e:
+    raise InputError("--gin", None, None, _one_line(e)) from None
+
+
+def _resolve_gin_file(path: str) -> str:
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  for candidate in (path, os.path.join(_REPO_ROOT, path)):
+    if os.path.isfile(candidate):
+      return candidate
+  raise InputError(path, None, None, "no such gin file (looked in the working directory and "
+                   f"in {_REPO_ROOT})")
+
+
+def _gin_syntax_error(binding: str) -> bool:
+  import gin  # pylint: disable=import-outside-toplevel
+  try:
+    gin.parse_config(binding, skip_unknown=True)
+  except SyntaxError:
+    return True
+  except Exception:  # pylint: disable=broad-except
+    return False
+  return False
+
+
+def _one_line(error) -> str:
+  return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
 def _cmd_build_ids(args):
-  import gin  # pylint: disable=import-outside-toplevel
   from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
-  gin.clear_config()
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   try:
     ids.run_from_args(args)
   except (TypeError, ValueError) as e:
-    print(f"error: {e}", file=sys.stderr)
+    if isinstance(e, InputError):
+      raise
+    print(f"error: {_message(e)}", file=sys.stderr)
     raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _message(error) -> str:
+  """The error's message without what gin appends when it passes a configurable."""
+  return str(error).split("\n  In call to configurable")[0]
 
 
 def _cmd_train(args):
@@ -121,12 +173,12 @@ def _cmd_infer(args):
 
 
 def _cmd_recommend(args):
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  if not args.prompt.strip():
+    raise InputError("prompt", None, None, "empty prompt: say what you would like to hear")
   parse_gin(args, ["text2tracks_jax.decoding.inference"])
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  try:
-    inference.print_recommendations(args.workdir, args.prompt, top_n=args.top_n)
-  except ValueError as e:
-    raise SystemExit(f"error: {e}") from None
+  inference.print_recommendations(args.workdir, args.prompt, top_n=args.top_n)
 
 
 def _cmd_evaluate(args):
@@ -171,7 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
 
   p = sub.add_parser("prepare", help="raw source -> prepared dataset (catalog + splits)")
   p.add_argument("--source", required=True, choices=["synthetic", "mpd", "cpcd", "jsonl"])
-  p.add_argument("--out", required=True, help="output dataset directory")
+  p.add_argument("--out", required=True, help="output dataset directory (a new or empty "
+                 "directory, or a prepared dataset with --overwrite)")
+  p.add_argument("--overwrite", action="store_true",
+                 help="replace the prepared dataset at --out (anything else there is refused)")
   p.add_argument("--preset", default="demo", help="synthetic world preset (demo, paper, ...)")
   p.add_argument("--input", help="input file or directory (mpd, cpcd, jsonl)")
   p.add_argument("--catalog", help="catalog JSONL for --source jsonl")
@@ -195,9 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--data", required=True, help="prepared dataset directory")
   p.add_argument("--strategy", choices=ID_STRATEGIES,
                  help="ID strategy phi (or set build_ids.strategy in a gin file)")
-  p.add_argument("--out", required=True, help="output ID map directory")
+  p.add_argument("--out", required=True, help="output ID map directory (a new or empty "
+                 "directory, or an ID map with --overwrite)")
   p.add_argument("--seed", type=int, default=None, help="default 0 (or build_ids.seed)")
   p.add_argument("--spm_path", help="SentencePiece model for the tokens-per-ID stats")
+  p.add_argument("--overwrite", action="store_true",
+                 help="replace the ID map at --out (anything else there is refused); a model "
+                      "trained on the old map will refuse to run")
   p.set_defaults(func=_cmd_build_ids)
 
   p = sub.add_parser("train", help="train the Flax T5 on a SeqIO task (gin-configured)")
@@ -213,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
 
   p = sub.add_parser("recommend", help="top tracks for one prompt")
   p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
-  p.add_argument("--top_n", type=int, default=10)
+  p.add_argument("--top_n", type=int, default=10,
+                 help="tracks to show, 1 to the number of beams (20); default 10")
   p.add_argument("prompt", help='e.g. "old classics for slow dancing"')
   _add_gin_flags(p)
   p.set_defaults(func=_cmd_recommend)
@@ -260,12 +320,12 @@ def main(argv=None) -> int:
   argv, bindings = _split_gin_bindings(argv)
   args = build_parser().parse_args(argv)
   args.gin_bindings = bindings
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.data.dataset import DatasetError  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   try:
     args.func(args)
   except (InputError, DatasetError) as e:
-    print(f"error: {e}", file=sys.stderr)
+    print(f"error: {_message(e)}", file=sys.stderr)
     return EXIT_BAD_INPUT
   return 0
 

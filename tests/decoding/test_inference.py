@@ -51,5 +51,5 @@ def test_recommend_handles_scripts_emoji_long_and_empty_prompts(trained, capsys)
   assert printed[0].split()[:3] == ["#", "track", "artist"] and len(printed) == 11
   assert cli.main(["recommend", "--workdir", str(workdir), "chill " * 200]) == 0
   assert "truncated" in capsys.readouterr().err
-  with pytest.raises(SystemExit, match="empty prompt"):
-    cli.main(["recommend", "--workdir", str(workdir), "   "])
+  assert cli.main(["recommend", "--workdir", str(workdir), "   "]) == cli.EXIT_BAD_INPUT
+  assert "empty prompt" in capsys.readouterr().err

@@ -25,6 +25,7 @@ from text2tracks_jax.baselines.cooccurrence import cooccurrence
 from text2tracks_jax.baselines.popularity import popularity
 from text2tracks_jax.baselines.ranking import Progress, Ranker, top_k
 from text2tracks_jax.data.dataset import PreparedDataset
+from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.ids.inputs import load_inputs
 
 BUILDERS: Dict[str, Callable[..., Ranker]] = {
@@ -55,7 +56,10 @@ def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed:
   if name not in BUILDERS:
     raise ValueError(f"unknown baseline {name!r}; expected one of {list(NAMES)}")
   if top_n < 1:
-    raise ValueError(f"top_n must be >= 1, got {top_n}")
+    raise InputError("--top_n", None, None, f"must be at least 1, got {top_n}")
+  if Path(out).is_dir():
+    raise InputError(out, None, None, "is a directory; --out names the predictions JSONL file "
+                     "to write")
   start = time.perf_counter()
   dataset = PreparedDataset.load(data_dir)
   examples = list(dataset.examples(split))

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -31,6 +30,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from text2tracks_jax.data import outputs
 
 SPLITS = ("train", "validation", "test")
 FORMAT_VERSION = 1
@@ -96,15 +97,14 @@ class DatasetWriter:
   Memory is bounded by the catalog: examples are flushed to Parquet in row
   groups of `flush_rows`. Use as a context manager; an exception inside the
   block removes the temporary directory and leaves any existing `out_dir`
-  untouched.
+  untouched. An existing `out_dir` must be a prepared dataset, replaced only
+  with `overwrite` (`outputs.check_output_dir`), checked before anything is read.
   """
 
   def __init__(self, out_dir, *, source: str, config: dict, seed: int,
-               flush_rows: int = 65536):
-    self.out_dir = Path(out_dir)
-    self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-    self.tmp_dir = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-",
-                                         dir=self.out_dir.parent))
+               flush_rows: int = 65536, overwrite: bool = True):
+    self.out_dir = outputs.check_output_dir(out_dir, "prepared dataset", overwrite)
+    self.tmp_dir = outputs.make_temp_dir(self.out_dir)
     self.source, self.config, self.seed = source, config, seed
     self.flush_rows = flush_rows
     self._track_index: dict = {}

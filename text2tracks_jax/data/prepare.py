@@ -21,18 +21,21 @@ SOURCES = {
 
 
 def prepare(source: str, out_dir, *, on_error: str = "raise", seed: int = 0,
-            **options) -> dict:
+            overwrite: bool = True, **options) -> dict:
   """Builds a prepared dataset in `out_dir` from `source`; returns the manifest.
 
   `options` go to the source's `load` (e.g. `preset` for synthetic,
-  `input_path` for the file sources). On any error nothing is written.
+  `input_path` for the file sources). On any error nothing is written. An
+  existing `out_dir` must be a prepared dataset, replaced only with
+  `overwrite` (the CLI's `--overwrite`; see `outputs.check_output_dir`).
   """
   if source not in SOURCES:
     raise ValueError(f"unknown source {source!r}; expected one of {sorted(SOURCES)}")
   module = importlib.import_module(SOURCES[source])
   policy = ErrorPolicy(on_error)
   config = {k: (str(v) if hasattr(v, "__fspath__") else v) for k, v in options.items()}
-  with DatasetWriter(out_dir, source=source, config=config, seed=seed) as writer:
+  with DatasetWriter(out_dir, source=source, config=config, seed=seed,
+                     overwrite=overwrite) as writer:
     inputs = module.load(writer, policy, seed=seed, **options)
     return writer.commit(inputs=inputs, skipped=policy.summary())
 

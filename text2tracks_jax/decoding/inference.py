@@ -66,9 +66,11 @@ class Recommender:
 
   @classmethod
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
-    """From a training workdir's latest (or given) checkpoint."""
-    from text2tracks_jax.training import checkpoints  # pylint: disable=import-outside-toplevel
-    info = json.loads((epath.Path(workdir) / "train_config.json").read_text())
+    """From a training workdir's latest (or given) checkpoint; `InputError` if
+    there is none, or if the data, ID map or vocabulary it was trained on changed."""
+    from text2tracks_jax.training import checkpoints, fingerprints  # pylint: disable=import-outside-toplevel
+    info = fingerprints.read_train_config(workdir)
+    fingerprints.check_inputs(workdir, info)
     config, params, _ = checkpoints.load_trained(workdir, step)
     return cls.for_task(network.T5Model(config), jax.device_put(params), info["run_dir"],
                         info["task"], info["inputs_length"],
@@ -203,6 +205,7 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
   every process returns the same summary.
   """
   from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
+  check_top_n(top_n, num_beams)
   distributed.initialize()
   rank, world = jax.process_index(), jax.process_count()
   rec = Recommender.load(workdir).on_local_devices(batch_size)
@@ -295,8 +298,17 @@ def _write_atomic(path: epath.Path, text: str):
   tmp.replace(path)
 
 
+def check_top_n(top_n: int, num_beams: int):
+  """`InputError` unless 1 <= top_n <= num_beams (each beam is one ID)."""
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  if not 1 <= top_n <= num_beams:
+    raise InputError("--top_n", None, None, f"must be between 1 and the number of beams "
+                     f"({num_beams}), got {top_n}")
+
+
 def print_recommendations(workdir, prompt: str, top_n: int = 10, file=None, **kwargs):
   file = file or sys.stdout
+  check_top_n(top_n, kwargs.get("num_beams", 20))
   rec = Recommender.load(workdir)
   (result,) = rec.recommend([prompt], top_n=top_n, warn=lambda m: print(m, file=sys.stderr),
                             **kwargs)

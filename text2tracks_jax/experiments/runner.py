@@ -37,6 +37,7 @@ import gin
 
 from text2tracks_jax.experiments import report, showcase
 from text2tracks_jax.experiments.stages import StageRunner
+from text2tracks_jax.training import fingerprints
 
 EXPERIMENTS = ("table2", "table3", "figure3", "distinct")
 ALL_STRATEGIES = ("artist-name-track-name", "track-int", "artist-int-track-seq",
@@ -103,6 +104,9 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for model, overrides in models.items():
     stages.run(f"train/{model}", {**_train_settings(), "overrides": overrides},
                lambda m=model, o=overrides: _train(wd, m, o, log))
+  for model in models:  # also when its stages were skipped: inputs may have been rebuilt
+    train_dir = wd / "train" / model
+    fingerprints.check_inputs(train_dir, fingerprints.read_train_config(train_dir))
   predictions = {}
   for model in models:
     out = wd / "predictions" / f"{model}.jsonl"

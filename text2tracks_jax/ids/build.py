@@ -27,6 +27,7 @@ from pathlib import Path
 import gin
 import numpy as np
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.ids import content, discretizers, integer, learned
 from text2tracks_jax.ids import id_map as id_map_lib
 from text2tracks_jax.ids import stats as stats_lib
@@ -145,13 +146,16 @@ def _roundtrip(obj):
 @gin.configurable
 def build_ids(data_dir, strategy: str | None = None, out_dir=None, *, seed: int = 0,
               spm_path: str | None = None, spm_vocab_size: int = 8000,
-              stats_pairs: int = 100_000, **options) -> id_map_lib.IdMap:
+              stats_pairs: int = 100_000, overwrite: bool = True,
+              **options) -> id_map_lib.IdMap:
   """Builds and writes the ID map of `strategy` for a prepared dataset.
 
   Args:
     data_dir: prepared dataset directory (`text2tracks prepare`).
     strategy: one of STRATEGIES.
-    out_dir: where the ID map goes (replaced atomically if it exists).
+    out_dir: where the ID map goes. An existing one is replaced atomically,
+      only with `overwrite`; any other existing content is refused
+      (`outputs.check_output_dir`, before the strategy runs).
     seed: seeds every random choice (integers, word2vec, dictionary, k-means).
     spm_path: SentencePiece model for the tokens-per-ID statistics (e.g.
       Flan-T5's spiece.model); default: one trained on this dataset.
@@ -167,7 +171,7 @@ def build_ids(data_dir, strategy: str | None = None, out_dir=None, *, seed: int 
   if out_dir is None:
     raise ValueError("build_ids needs out_dir")
   started = time.perf_counter()
-  out_dir = Path(out_dir)
+  out_dir = outputs.check_output_dir(out_dir, "ID map", overwrite)
   kwargs = route_options(strategy, options)
   fn, _ = STRATEGIES[strategy]
   t0 = time.perf_counter()
@@ -212,7 +216,7 @@ def build_ids(data_dir, strategy: str | None = None, out_dir=None, *, seed: int 
         out_dir, track_ids=inputs.track_ids, ids=ids, popularity=inputs.popularity,
         collisions=collisions, new_tokens=assignment.new_tokens, stats=stats,
         manifest=manifest, arrays=assignment.arrays,
-        extra_files={SPM_FILE: spm_copy} if spm_copy else None)
+        extra_files={SPM_FILE: spm_copy} if spm_copy else None, overwrite=overwrite)
   return id_map_lib.id_map_from_arrays(strategy, inputs.track_ids, ids, collisions,
                                        assignment.new_tokens, stats, manifest, out_dir)
 
@@ -243,6 +247,8 @@ def add_arguments(parser: argparse.ArgumentParser):
   parser.add_argument("--out", required=True, help="output ID map directory")
   parser.add_argument("--seed", type=int, default=None, help="default 0 (or build_ids.seed)")
   parser.add_argument("--spm_path", help="SentencePiece model for the tokens-per-ID stats")
+  parser.add_argument("--overwrite", action="store_true",
+                      help="replace an existing ID map at --out (anything else is refused)")
 
 
 def run_from_args(args: argparse.Namespace) -> id_map_lib.IdMap:
@@ -252,10 +258,12 @@ def run_from_args(args: argparse.Namespace) -> id_map_lib.IdMap:
   `args.spm_path`, `args.gin_file` (list of paths) and `args.gin_bindings`
   (list of "name = value" strings, as `cli._split_gin_bindings` makes).
   """
-  gin.parse_config_files_and_bindings(list(getattr(args, "gin_file", None) or []),
-                                      list(getattr(args, "gin_bindings", None) or []),
-                                      finalize_config=False)
+  from text2tracks_jax import cli  # pylint: disable=import-outside-toplevel
+  args.gin_file = list(getattr(args, "gin_file", None) or [])
+  args.gin_bindings = list(getattr(args, "gin_bindings", None) or [])
+  cli.parse_gin(args)  # resolves gin files as every verb does
   kwargs = {k: v for k, v in (("strategy", getattr(args, "strategy", None)),
+                              ("overwrite", getattr(args, "overwrite", None)),
                               ("seed", getattr(args, "seed", None)),
                               ("spm_path", getattr(args, "spm_path", None))) if v is not None}
   strategy = kwargs.get("strategy", _gin_value(build_ids, "strategy", None))

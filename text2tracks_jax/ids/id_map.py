@@ -23,9 +23,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -33,8 +31,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from text2tracks_jax.ids.tokenizer import TokenSplitter
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import replace_dir
+from text2tracks_jax.ids.tokenizer import TokenSplitter
 
 FORMAT_VERSION = 1
 
@@ -173,19 +172,18 @@ def dump_json(obj, path: Path):
 
 def write_id_map(out_dir, *, track_ids: np.ndarray, ids: np.ndarray, popularity: np.ndarray,
                  collisions: Collisions, new_tokens: list, stats: dict, manifest: dict,
-                 arrays: dict | None = None, extra_files: dict | None = None) -> dict:
+                 arrays: dict | None = None, extra_files: dict | None = None,
+                 overwrite: bool = True) -> dict:
   """Writes the artifact atomically; returns the manifest as written.
 
   `extra_files` maps a file name in the artifact to a source path to copy
-  (e.g. the SentencePiece model the stats were counted with).
+  (e.g. the SentencePiece model the stats were counted with). An existing
+  `out_dir` must be an ID map, replaced only with `overwrite`
+  (`outputs.check_output_dir`).
   """
-  out_dir = Path(out_dir)
-  out_dir.parent.mkdir(parents=True, exist_ok=True)
-  tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+  out_dir = outputs.check_output_dir(out_dir, "ID map", overwrite)
+  tmp = outputs.make_temp_dir(out_dir)
   try:
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would outlive the rename
     pq.write_table(pa.table({
         "track_id": pa.array(list(track_ids), pa.string()),
         "id": pa.array(list(ids), pa.string()),

@@ -66,22 +66,27 @@ def load_trained(workdir, step=None):
   """(T5Config, params, step) of a training run's checkpoint (latest by default).
 
   Only the parameters are read; they come back as NumPy arrays, a full copy in
-  every process (whatever mesh wrote them), for inference.
+  every process (whatever mesh wrote them), for inference. A workdir without
+  train_config.json or a complete checkpoint raises `InputError`; nothing is
+  written.
   """
-  import json  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.models import configs  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.training import fingerprints  # pylint: disable=import-outside-toplevel
   workdir = _absolute(workdir)
-  info_path = workdir / "train_config.json"
-  if not info_path.exists():
-    raise FileNotFoundError(f"{workdir}: no train_config.json; is it a `text2tracks train` workdir?")
-  info = json.loads(info_path.read_text())
+  info = fingerprints.read_train_config(workdir)
   config = configs.T5Config(**{k: tuple(v) if isinstance(v, list) else v
                                for k, v in info["model_config"].items()})
+  no_checkpoint = InputError(workdir, None, None, "no complete checkpoint under checkpoints/ "
+                             "(train first, or let a running `train` save one)")
+  if not (workdir / "checkpoints").is_dir():
+    raise no_checkpoint  # before the manager, which would create the directory
   manager = ocp.CheckpointManager(workdir / "checkpoints", item_handlers={
       "state": ocp.PyTreeCheckpointHandler(), "data": ocp.JsonCheckpointHandler()})
   step = manager.latest_step() if step is None else step
   if step is None:
-    raise FileNotFoundError(f"{workdir}/checkpoints: no complete checkpoint")
+    manager.close()
+    raise no_checkpoint
   params = manager.item_metadata(step)["state"]["params"]
   as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), params)
   state = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(

@@ -23,10 +23,12 @@ import gin
 import jax
 from etils import epath
 
+from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.decoding import constraints
 from text2tracks_jax.models import configs, network
 from text2tracks_jax.training import (distributed, input_pipeline, optimizers, partitioning,
                                      task_data)
+from text2tracks_jax.training import fingerprints
 from text2tracks_jax.training.trainer import TrainConfig, Trainer
 
 
@@ -89,22 +91,28 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   """
   distributed.initialize()
   workdir = epath.Path(workdir)  # local or gs://...
-  workdir.mkdir(parents=True, exist_ok=True)
   if pretrained and not base_spm and (epath.Path(pretrained) / "spiece.model").exists():
     base_spm = str(epath.Path(pretrained) / "spiece.model")
+  registered = None
   if run_dir:
     import tasks  # pylint: disable=import-outside-toplevel
-    tasks.register_run(run_dir, base_spm=base_spm, num_extra_ids=num_extra_ids if base_spm else 0)
+    registered = tasks.register_run(run_dir, base_spm=base_spm,
+                                    num_extra_ids=num_extra_ids if base_spm else 0)
   elif base_spm:
     raise ValueError("base_spm needs run_dir (the vocabulary is pinned to the run)")
+  _check_task(task, run_dir, registered)
+  # Rows for every token of the task's vocabulary, padded to a multiple of 128.
+  model_config = dataclasses.replace(model_config, vocab_size=_round_up(_task_vocab_size(task)))
+  inputs = _input_fingerprints(run_dir, task)
+  # A workdir holds one model: nothing is written into it for another one.
+  fingerprints.check_workdir(workdir, task, json.loads(json.dumps(
+      dataclasses.asdict(model_config), default=str)), inputs)
+  workdir.mkdir(parents=True, exist_ok=True)
   examples = task_data.load_task_examples(task, "train", inputs_length, targets_length,
                                           cache_dir=_local_or_none(workdir / "cache"), log=log)
   pairs = len(examples)
   if group_targets:
     examples = input_pipeline.group_by_query(examples, group_targets)
-  vocab = _task_vocab_size(task)
-  # Rows for every token of the task's vocabulary, padded to a multiple of 128.
-  model_config = dataclasses.replace(model_config, vocab_size=_round_up(vocab))
   steps_per_epoch = len(examples) // batch_size
   total_steps = max_steps or max(1, int(round(num_epochs * steps_per_epoch)))
   schedule = optimizers.learning_rate_schedule(total_steps, learning_rate=learning_rate,
@@ -128,7 +136,8 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           "model_config": dataclasses.asdict(model_config),
           "num_params": network.num_params(network.abstract_params(model)),
           "devices": jax.device_count(), "processes": jax.process_count(),
-          "pretrained": pretrained, "trie_loss": trie_loss, "gin_config": gin.config_str()}
+          "pretrained": pretrained, "trie_loss": trie_loss, "fingerprints": inputs,
+          "gin_config": gin.config_str()}
   if jax.process_index() == 0:
     _write_json(workdir / "train_config.json", info)
   unit = (f" queries x {group_targets} target slots ({len(examples):,} query groups)"
@@ -153,6 +162,29 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     if writer is not None:
       writer.close()
   return info
+
+
+def _check_task(task: str, run_dir, registered):
+  """`InputError` naming the run's tasks if `task` is not registered."""
+  import seqio  # pylint: disable=import-outside-toplevel
+  if task in seqio.TaskRegistry.names() or task in seqio.MixtureRegistry.names():
+    return
+  if registered is None:  # registered elsewhere (TEXT2TRACKS_RUN_DIRS, gin)
+    registered = sorted(n for n in seqio.TaskRegistry.names() if n.startswith("text2tracks_"))
+  where = f"run {run_dir}" if run_dir else "registered text2tracks runs"
+  raise InputError("train.task", None, None, f"unknown task {task!r}; the tasks of {where}: "
+                   + (", ".join(registered) or "none (build an ID map first)"))
+
+
+def _input_fingerprints(run_dir, task: str) -> dict:
+  """The fingerprints of the data, ID map and vocabulary `task` trains on."""
+  import seqio  # pylint: disable=import-outside-toplevel
+  vocabulary = seqio.get_mixture_or_task(task).output_features["targets"].vocabulary
+  if not run_dir:
+    return fingerprints.record(vocabulary=vocabulary.sentencepiece_model_file)
+  import tasks  # pylint: disable=import-outside-toplevel
+  return fingerprints.record(data=Path(run_dir) / "data", id_map=tasks.id_map_dir(run_dir, task),
+                             vocabulary=vocabulary.sentencepiece_model_file)
 
 
 def _validation_eval(model, run_dir, task, inputs_length, n, normalize, log):
