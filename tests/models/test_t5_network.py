@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import PartitionSpec
 
-from text2tracks_jax.models import configs, network, partitioning_rules
+from text2tracks_jax.models import configs, network, partitioning
 
 # Small enough to compile in about a second; lengths below exceed the exact
 # buckets (8 bidirectional, 16 causal) so the logarithmic buckets are used.
@@ -243,30 +243,22 @@ def test_remat_gives_the_same_gradients():
 
 def test_logical_axis_rules_and_sharded_apply(model_and_params, jitted):
   model, params = model_and_params
-  rules = partitioning_rules.standard_logical_axis_rules()
+  rules = partitioning.standard_logical_axis_rules()
   assert ("batch", "data") in rules and ("vocab", "model") in rules
   assert ("embed", None) in rules and ("mlp", "model") in rules
-  mesh = Mesh(np.array(jax.devices()[:1]).reshape(1, 1), ("data", "model"))
-  shardings = partitioning_rules.param_shardings(model, mesh, rules)
+  mesh = partitioning.create_mesh(1, jax.devices()[:1])
+  shardings = partitioning.param_shardings(mesh, network.param_logical_axes(model), rules)
   assert shardings["decoder"]["logits_dense"]["kernel"].spec == PartitionSpec(None, "model")
   assert shardings["encoder"]["layers_0"]["mlp"]["wo"]["kernel"].spec == PartitionSpec(
       "model", None)
-  fsdp = partitioning_rules.standard_logical_axis_rules(parameter_partitioning_dims=2)
+  fsdp = partitioning.standard_logical_axis_rules(parameter_partitioning_dims=2)
   spec = nn.logical_to_mesh_axes(("embed", "mlp"), fsdp)
   assert tuple(spec) == ("data", "model")
   enc, dec_in, _ = _batch()
   sharded = jax.device_put(params, shardings)
-  with mesh, nn.logical_axis_rules(rules):
-    logits = jax.jit(lambda p: model.apply({"params": p}, enc, dec_in, enable_dropout=False))(
-        sharded)
+  forward = lambda p: model.apply({"params": p}, enc, dec_in, enable_dropout=False)
+  logits = jax.jit(partitioning.with_axis_rules(forward, mesh, rules))(sharded)
   np.testing.assert_allclose(logits, jitted.forward(params, enc, dec_in), atol=1e-5)
-  cache = jax.eval_shape(jitted.init_cache, params, jitted.encode(params, enc), enc, 21)
-  cache_specs = partitioning_rules.cache_logical_axes(cache)
-  key_spec = cache_specs["decoder"]["layers_0"]["self_attention"]["cached_key"]
-  assert key_spec == PartitionSpec("batch", "heads", "length", "kv")
-  key_shape = cache["decoder"]["layers_0"]["self_attention"]["cached_key"].shape
-  assert key_shape[list(key_spec).index("heads")] == model.config.num_heads  # names match layout
-  assert cache_specs["decoder"]["cache_index"] == PartitionSpec()
 
 
 def test_relative_position_bucket_table_saturates():

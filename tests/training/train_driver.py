@@ -31,8 +31,8 @@ distributed.initialize()
 import jax  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 
-from text2tracks_jax.models import configs, network  # pylint: disable=wrong-import-position
-from text2tracks_jax.training import optimizers, partitioning, trainer  # pylint: disable=wrong-import-position
+from text2tracks_jax.models import configs, network, partitioning  # pylint: disable=wrong-import-position
+from text2tracks_jax.training import optimizers, trainer  # pylint: disable=wrong-import-position
 from text2tracks_jax.training.input_pipeline import TokenizedExamples  # pylint: disable=wrong-import-position
 
 

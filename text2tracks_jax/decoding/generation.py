@@ -26,10 +26,11 @@ from typing import Optional, Union
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 
 from text2tracks_jax.decoding import beam_search
 from text2tracks_jax.decoding import constraints as constraints_lib
-from text2tracks_jax.models import network
+from text2tracks_jax.models import network, partitioning
 
 # Cache entries that are the same for every beam of a query (kept at B rows).
 CROSS_ATTENTION_CACHE_KEYS = network.PER_QUERY_CACHE_KEYS
@@ -59,25 +60,26 @@ def make_tokens_to_logits(model: network.T5Model, params):
 @functools.partial(jax.jit, static_argnames=(
     "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens",
     "num_return_sequences", "distinct_across_groups", "lm_head", "normalize", "vocab_mask",
-    "eos_id"))
+    "eos_id", "mesh", "rules"))
 def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_penalty,
               length_penalty, *, model, num_beams, num_beam_groups, early_stopping,
               max_new_tokens, num_return_sequences, distinct_across_groups, lm_head,
-              normalize, vocab_mask, eos_id):
-  tokens = encoder_input_tokens.astype(jnp.int32)
-  encoded = model.apply({"params": params}, tokens, enable_dropout=False,
-                        method=network.T5Model.encode)
-  cache = network.init_decode_cache(model, params, encoded, tokens, max_new_tokens)
-  return beam_search.search(
-      jnp.zeros((tokens.shape[0], max_new_tokens), jnp.int32), cache,
-      make_tokens_to_logits(model, params), eos_id, num_beams,
-      num_beam_groups=num_beam_groups, diversity_penalty=diversity_penalty,
-      length_penalty=length_penalty, early_stopping=early_stopping,
-      max_decode_len=max_new_tokens, num_return_sequences=num_return_sequences,
-      constraint=constraint, catalog_mask=catalog_mask,
-      distinct_across_groups=distinct_across_groups,
-      candidate_logits=lm_head == "candidates", normalize=normalize, vocab_mask=vocab_mask,
-      expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
+              normalize, vocab_mask, eos_id, mesh, rules):
+  with partitioning.axis_rules(mesh, rules):  # the network's activation constraints
+    tokens = encoder_input_tokens.astype(jnp.int32)
+    encoded = model.apply({"params": params}, tokens, enable_dropout=False,
+                          method=network.T5Model.encode)
+    cache = network.init_decode_cache(model, params, encoded, tokens, max_new_tokens)
+    return beam_search.search(
+        jnp.zeros((tokens.shape[0], max_new_tokens), jnp.int32), cache,
+        make_tokens_to_logits(model, params), eos_id, num_beams,
+        num_beam_groups=num_beam_groups, diversity_penalty=diversity_penalty,
+        length_penalty=length_penalty, early_stopping=early_stopping,
+        max_decode_len=max_new_tokens, num_return_sequences=num_return_sequences,
+        constraint=constraint, catalog_mask=catalog_mask,
+        distinct_across_groups=distinct_across_groups,
+        candidate_logits=lm_head == "candidates", normalize=normalize, vocab_mask=vocab_mask,
+        expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
 
 
 def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams: int,
@@ -87,7 +89,8 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
              constraint: Optional[constraints_lib.PrefixTrie] = None,
              catalog_mask=None, distinct_across_groups: bool = False,
              lm_head: str = "dense", normalize: Optional[str] = None,
-             vocab_mask: bool = False, eos_id: int = 1) -> beam_search.DecodeResult:
+             vocab_mask: bool = False, eos_id: int = 1,
+             mesh: Optional[Mesh] = None) -> beam_search.DecodeResult:
   """Diverse beam search from encoder tokens, one jitted call.
 
   Compiled once per shapes and structural settings; `diversity_penalty` and
@@ -113,6 +116,10 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
     vocab_mask: select over a [R, V] mask of legal tokens instead of each
       beam's children window (same results; for measurements).
     eos_id: end token.
+    mesh: the `data` x `model` mesh that `params` and the tokens live on: the
+      search is traced under its logical axis rules
+      (`partitioning.axis_rules`, rules `standard_logical_axis_rules()`), so
+      the network's activation constraints apply. None: unconstrained.
   Returns:
     `DecodeResult`: sequences [B, n, max_new_tokens], scores [B, n], leaves
     [B, n] (None without a constraint), best first; n = num_return_sequences
@@ -134,4 +141,6 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
                    max_new_tokens=int(max_new_tokens),
                    num_return_sequences=num_return_sequences,
                    distinct_across_groups=bool(distinct_across_groups), lm_head=lm_head,
-                   normalize=normalize, vocab_mask=bool(vocab_mask), eos_id=int(eos_id))
+                   normalize=normalize, vocab_mask=bool(vocab_mask), eos_id=int(eos_id),
+                   mesh=mesh,
+                   rules=partitioning.standard_logical_axis_rules() if mesh is not None else None)

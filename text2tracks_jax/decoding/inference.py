@@ -37,10 +37,10 @@ import gin
 import jax
 import numpy as np
 from etils import epath
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
 
 from text2tracks_jax.decoding import constraints, generation
-from text2tracks_jax.models import network
+from text2tracks_jax.models import network, partitioning
 from text2tracks_jax.training import distributed
 
 
@@ -57,8 +57,9 @@ class Recommender:
   leaf_ids: list
   inputs_length: int
   catalog: dict
-  # Where query batches go: None = the default device; a sharding over local
-  # devices splits each batch across them (`on_local_devices`).
+  # Where query batches go: None = the default device; a sharding over a
+  # [local devices, 1] data x model mesh splits each batch across them
+  # (`on_local_devices`), and decoding traces under that mesh's axis rules.
   batch_sharding: Optional[NamedSharding] = None
   # Log-probs over the whole vocabulary ("vocab", HF's) or over the trie's legal
   # tokens ("legal"): the distribution a model trained with `trie_loss` learned.
@@ -102,12 +103,12 @@ class Recommender:
     devices = jax.local_devices()
     if len(devices) == 1 or batch_size % len(devices):
       return self
-    mesh = Mesh(np.asarray(devices), ("data",))
-    replicated = NamedSharding(mesh, PartitionSpec())
+    mesh = partitioning.create_mesh(1, devices)
+    replicated = partitioning.replicated(mesh)
     return dataclasses.replace(
         self, params=jax.device_put(self.params, replicated),
         trie=jax.device_put(self.trie, replicated),
-        batch_sharding=NamedSharding(mesh, PartitionSpec("data")))
+        batch_sharding=partitioning.batch_sharding(mesh))
 
   def encode_queries(self, queries, warn=print) -> np.ndarray:
     """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile."""
@@ -137,7 +138,8 @@ class Recommender:
         diversity_penalty=diversity_penalty, max_new_tokens=self.trie.max_length,
         constraint=self.trie if constrained else None,
         distinct_across_groups=distinct and constrained,
-        normalize=self.normalize if constrained else None)
+        normalize=self.normalize if constrained else None,
+        mesh=self.batch_sharding.mesh if self.batch_sharding is not None else None)
     seqs, scores = np.asarray(out.sequences), np.asarray(out.scores)
     leaves = np.asarray(out.leaves) if out.leaves is not None else None
     results = []

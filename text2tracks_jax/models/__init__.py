@@ -3,7 +3,7 @@
   configs.py             T5Config, named sizes (tiny, small, base, large, xl)
   network.py             T5Model (encode / decode / init_cache), cached decoding
                          helpers, candidate (gathered) LM-head logits
-  partitioning_rules.py  logical axis names -> `data` / `model` mesh axes
+  partitioning.py        the `data` x `model` mesh, logical axis rules, shardings
   hf_import.py           Hugging Face safetensors / pytorch_model.bin import
   t5x_import.py          T5X checkpoint import (Orbax and legacy msgpack)
   pretrained.py          load_pretrained(path): either of the two

@@ -30,9 +30,10 @@ Parameter tree (the T5X layout, so T5X checkpoints map one to one)::
   decoder/logits_dense/kernel                                [embed, vocab]
 
 Every parameter carries its logical axis names (shown in brackets) through
-`nn.with_logical_partitioning`; `partitioning_rules.standard_logical_axis_rules`
+`nn.with_logical_partitioning`; `partitioning.standard_logical_axis_rules`
 maps them onto a `data` x `model` mesh. Activations are constrained with the
-names `batch`, `length`, `embed`, `heads`, `kv`, `mlp`, `vocab`.
+names `batch`, `length`, `embed`, `heads`, `kv`, `mlp`, `vocab` when traced
+under `partitioning.axis_rules` (a no-op elsewhere).
 
 Conventions (T5X): token id 0 is padding and masks attention keys;
 `decoder_input_tokens` are the targets shifted right with 0 as BOS.
@@ -93,7 +94,7 @@ def _partitioned(init: Callable, axes: Tuple[Optional[str], ...]) -> Callable:
 
 
 def _constrain(x: Array, axes: Tuple[str, ...]) -> Array:
-  """Logical sharding constraint; a no-op outside `nn.logical_axis_rules`."""
+  """Logical sharding constraint; a no-op outside `partitioning.axis_rules`."""
   return nn.with_logical_constraint(x, axes)
 
 
@@ -636,7 +637,7 @@ def init_params(model: T5Model, rng: Array) -> PyTree:
   """Randomly initialised parameters (plain float32 arrays, T5X initialisers).
 
   Jitted; to create them sharded, jit `init_variables` yourself with
-  `out_shardings` from `partitioning_rules.param_shardings`.
+  `out_shardings` from `partitioning.param_shardings`.
   """
   init = jax.jit(lambda key: nn.meta.unbox(init_variables(model, key)["params"]))
   return init(rng)

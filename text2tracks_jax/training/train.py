@@ -25,9 +25,8 @@ from etils import epath
 
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.decoding import constraints
-from text2tracks_jax.models import configs, network
-from text2tracks_jax.training import (distributed, input_pipeline, optimizers, partitioning,
-                                     task_data)
+from text2tracks_jax.models import configs, network, partitioning
+from text2tracks_jax.training import distributed, input_pipeline, optimizers, task_data
 from text2tracks_jax.training import fingerprints
 from text2tracks_jax.training.trainer import TrainConfig, Trainer
 

@@ -22,8 +22,7 @@ import optax
 from flax import linen as nn
 
 from text2tracks_jax.decoding import constraints
-from text2tracks_jax.models import network
-from text2tracks_jax.training import partitioning
+from text2tracks_jax.models import network, partitioning
 from text2tracks_jax.training.checkpoints import Checkpointer, abstract_like
 from text2tracks_jax.training.input_pipeline import BatchIterator, TokenizedExamples
 
@@ -139,6 +138,11 @@ class Trainer:
   """Sharded training of a `network.T5Model` on `TokenizedExamples` (pairs) or
   `GroupedExamples` (each query once with up to K targets, encoded once).
 
+  Parameters, optimizer state and batches are laid out over `mesh` by the
+  logical axis `rules` (default `partitioning.standard_logical_axis_rules()`),
+  and the init and the step are traced under them, so the network's
+  activation constraints take effect (`partitioning.axis_rules`).
+
   With `trie` (the prefix trie of the task's IDs), the loss is
   `trie_cross_entropy`: each target token is normalised over the legal next
   tokens only, as constrained decoding sees them.
@@ -149,7 +153,8 @@ class Trainer:
                eval_fn: Optional[Callable[[Any, int], dict]] = None,
                init_params: Optional[Any] = None,
                trie: Optional[constraints.PrefixTrie] = None,
-               log: Callable[[str], None] = print):
+               log: Callable[[str], None] = print,
+               rules: Optional[partitioning.LogicalRules] = None):
     if trie is not None and config.label_smoothing:
       raise ValueError("label smoothing is defined over the whole vocabulary; "
                        "use it without the trie-normalised loss")
@@ -157,6 +162,7 @@ class Trainer:
     self.trie = trie
     self._trie_data = TrieLossData.build(trie) if trie is not None else None
     self.mesh = mesh if mesh is not None else partitioning.create_mesh()
+    self.rules = rules if rules is not None else partitioning.standard_logical_axis_rules()
     self.writer, self.eval_fn, self.log = writer, eval_fn, log
     self.checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=config.keep_checkpoints,
                                      async_save=config.async_checkpoints)
@@ -167,7 +173,8 @@ class Trainer:
   # -- state -------------------------------------------------------------------
   def _build_state_layout(self):
     abstract_params = network.abstract_params(self.model)
-    param_shardings = partitioning.param_shardings(self.mesh, network.param_logical_axes(self.model))
+    param_shardings = partitioning.param_shardings(
+        self.mesh, network.param_logical_axes(self.model), self.rules)
     abstract_opt = jax.eval_shape(self.optimizer.init, abstract_params)
     opt_shardings = partitioning.opt_state_shardings(abstract_opt, abstract_params,
                                                      param_shardings, self.mesh)
@@ -189,7 +196,8 @@ class Trainer:
     if params is not None:
       params = jax.device_put(params, self.state_shardings["params"])
     with self.mesh:
-      return jax.jit(make, out_shardings=self.state_shardings)(rng, params)
+      return jax.jit(partitioning.with_axis_rules(make, self.mesh, self.rules),
+                     out_shardings=self.state_shardings)(rng, params)
 
   # -- the step ----------------------------------------------------------------
   def _compile_step(self):
@@ -238,7 +246,8 @@ class Trainer:
     trie_shardings = jax.tree.map(lambda _: rep, self._trie_data)
     if self._trie_data is not None:  # one copy on the devices, an argument (not a constant)
       self._trie_data = jax.device_put(self._trie_data, trie_shardings)
-    return jax.jit(step_fn, in_shardings=(self.state_shardings, batch_sharding, trie_shardings),
+    return jax.jit(partitioning.with_axis_rules(step_fn, self.mesh, self.rules),
+                   in_shardings=(self.state_shardings, batch_sharding, trie_shardings),
                    out_shardings=(self.state_shardings, rep), donate_argnums=(0,))
 
   def _global_batch(self, local: dict) -> dict:
