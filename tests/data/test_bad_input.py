@@ -151,6 +151,10 @@ def mpd_file(make_bytes):
   return write
 
 
+def _both(first, second):
+  return lambda playlist: (first(playlist), second(playlist))
+
+
 def _set(*keys_and_value):
   *keys, value = keys_and_value
 
@@ -209,6 +213,10 @@ MPD_CASES = {
                             None, "playlists[1].tracks[3].track_uri", "duplicate_track", 5),
     "mpd_pid_seen_before": Case("mpd", mpd_playlist(_set("pid", 0)),
                                 None, "playlists[1].pid", "duplicate_id", 5),
+    # a playlist kept only for co-occurrence (title too short) is checked too
+    "mpd_short_title_missing_track_uri": Case(
+        "mpd", mpd_playlist(_both(_set("name", "chill"), _set("tracks", 3, "track_uri", KeyError))),
+        None, "playlists[1].tracks[3].track_uri", "missing_field", 5),
     "mpd_lone_surrogate": Case("mpd", mpd_playlist(_set("name", "mood \ud800 songs")),
                                None, "playlists[1].name", "invalid_utf8", 5),
 }

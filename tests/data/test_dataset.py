@@ -37,7 +37,8 @@ def test_roundtrip_popularity_and_order(tmp_path):
   assert (c["train"]["queries"], c["train"]["pairs"], c["train"]["unique_queries"]) == (3, 6, 2)
   assert c["tracks"] == 6 and c["artists"] == 2 and c["train_tracks"] == 4
   assert set(manifest["outputs"]) == {"catalog.parquet", "train.parquet",
-                                      "validation.parquet", "test.parquet"}
+                                      "validation.parquet", "test.parquet",
+                                      "cooccurrence.parquet"}
   assert json.loads((tmp_path / "d" / "manifest.json").read_text()) == manifest
 
 
@@ -95,3 +96,37 @@ def test_popularity_concentration():
   skewed = ds.popularity_concentration(np.r_[np.full(99, 1), 901])
   assert skewed["top1pct_share"] == pytest.approx(0.901)
   assert skewed["gini"] > 0.85
+
+
+def test_cooccurrence_playlists_keep_catalog_tracks_only(tmp_path):
+  with ds.DatasetWriter(tmp_path / "d", source="jsonl", config={}, seed=0, flush_rows=2) as w:
+    w.add_cooccurrence("s0", "chill", ["t0", "x9", "t1"])  # before its tracks exist
+    for i in range(4):
+      w.add_track(f"t{i}", f"Song {i}", "a0", "Artist")
+    w.add_example("train", "q1", "rock anthems for driving", ["t0", "t2"])
+    w.add_example("test", "q2", "jazz night", ["t3"])
+    w.add_cooccurrence("s1", "rap", ["t2", "x8"])          # 1 catalog track: no co-occurrence
+    w.add_cooccurrence("s2", "party", ["t3", "t2", "t1"])
+    with pytest.raises(ValueError, match="added twice"):
+      w.add_cooccurrence("s2", "party", ["t0", "t1"])
+    manifest = w.commit()
+  prepared = ds.PreparedDataset.load(tmp_path / "d")
+  table = prepared.cooccurrence().to_pydict()
+  assert table["query_id"] == ["s0", "s2"]
+  assert table["track_ids"] == [["t0", "t1"], ["t3", "t2", "t1"]]
+  assert manifest["stats"]["cooccurrence"] == {
+      "playlists": 2, "entries": 5, "playlists_read": 3, "tracks_not_in_catalog": 2,
+      "playlists_under_2_tracks": 1}
+  assert "cooccurrence.parquet" in manifest["outputs"]
+  assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
+      "catalog.parquet", "cooccurrence.parquet", "manifest.json", "test.parquet",
+      "train.parquet", "validation.parquet"]
+  # never a pair: popularity counts train pairs only
+  assert prepared.catalog().column("popularity").to_pylist() == [1, 0, 1, 0]
+
+
+def test_dataset_without_cooccurrence_file_reads_as_empty(tmp_path):
+  _write(tmp_path / "d")
+  (tmp_path / "d" / "cooccurrence.parquet").unlink()  # a dataset made before the file existed
+  table = ds.PreparedDataset.load(tmp_path / "d").cooccurrence(["track_ids"])
+  assert table.num_rows == 0 and table.column_names == ["track_ids"]

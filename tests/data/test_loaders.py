@@ -102,6 +102,14 @@ def test_mpd_title_filter_is_counted_not_an_error(tmp_path):
   assert m["errors"]["skipped"] == {}
   queries = [e.query for e in _rows(PreparedDataset.load(tmp_path / "ds"), "train")]
   assert queries == ["songs for rainy days", "old school hip hop", "late night drive"]
+  # the short-title playlists are kept for CF, restricted to catalog tracks
+  # (tracks 2-7 come from kept playlists; "chill" lists 0-3, "road trip" 1-4)
+  cooc = PreparedDataset.load(tmp_path / "ds").cooccurrence().to_pydict()
+  assert cooc["query_id"] == ["mpd-0", "mpd-1"] and cooc["query"] == ["chill", "road trip"]
+  catalog = PreparedDataset.load(tmp_path / "ds").catalog().column("track_id").to_pylist()
+  assert [len(t) for t in cooc["track_ids"]] == [2, 3]
+  assert all(t in catalog for tracks in cooc["track_ids"] for t in tracks)
+  assert m["stats"]["cooccurrence"]["tracks_not_in_catalog"] == 3
   m = prepare("mpd", tmp_path / "ds1", input_path=raw, min_title_words=1,
               split_fractions=ALL_TRAIN, progress=False)
   assert m["config"]["filtered"] == {} and m["counts"]["train"]["queries"] == 5

@@ -219,3 +219,26 @@ def test_presets_cover_the_paper_scale():
   demo = synthetic.PRESETS["demo"]
   assert 30_000 <= demo.n_tracks <= 50_000 and 1_000 <= demo.n_artists <= 2_000
   assert {"tiny", "demo", "paper"} <= set(synthetic.PRESETS)
+
+
+def test_short_title_playlists_feed_cooccurrence_only(tmp_path, tiny):
+  prepared, manifest = tiny
+  cfg = synthetic.config_for("tiny")
+  cooc = prepared.cooccurrence().to_pydict()
+  expected = round(cfg.n_train * cfg.short_title_share / (1 - cfg.short_title_share))
+  assert manifest["stats"]["cooccurrence"]["playlists_read"] == expected
+  assert len(cooc["query_id"]) == manifest["stats"]["cooccurrence"]["playlists"] > 0.95 * expected
+  assert all(len(t.split()) < 3 for t in cooc["query"])
+  # generated last: the splits and the catalog do not depend on it
+  none = prepare_lib.prepare("synthetic", tmp_path / "none", preset="tiny", seed=0,
+                             short_title_share=0.0)
+  for name in ("catalog.parquet", "train.parquet", "validation.parquet", "test.parquet"):
+    assert none["outputs"][name] == manifest["outputs"][name]
+  assert none["stats"]["cooccurrence"]["playlists"] == 0
+  # they follow the same hidden structure: tracks of one playlist share scenes
+  # far more often than random pairs (what word2vec can learn from)
+  world = synthetic.build_world(cfg, seed=0)
+  scene = world.tracks.scene
+  same = np.mean([np.mean(scene[list(p.tracks)] == scene[p.tracks[0]])
+                  for p in world.playlists["cooccurrence"]])
+  assert same > 3 * np.mean(scene[:, None] == scene[None, :])

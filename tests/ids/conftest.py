@@ -9,8 +9,9 @@ CLUSTER_SIZE = 20
 UNSEEN = ["u0", "u1", "u2"]  # catalog tracks that never occur in train
 
 
-def write_dataset(path, tracks, train, *, validation=(), test=None):
-  """tracks: [(track_id, title, artist_id, artist_name)]; train: [(query, [track ids])]."""
+def write_dataset(path, tracks, train, *, validation=(), test=None, cooccurrence=()):
+  """tracks: [(track_id, title, artist_id, artist_name)]; train, validation,
+  test, cooccurrence: [(query or title, [track ids])]."""
   with DatasetWriter(path, source="jsonl", config={"fixture": True}, seed=0) as w:
     for t in tracks:
       w.add_track(*t)
@@ -21,6 +22,8 @@ def write_dataset(path, tracks, train, *, validation=(), test=None):
     test = test or [("held out editorial query", [tracks[0][0]])]
     for i, (query, track_ids) in enumerate(test):
       w.add_example("test", f"e{i}", query, track_ids)
+    for i, (title, track_ids) in enumerate(cooccurrence):
+      w.add_cooccurrence(f"s{i}", title, track_ids)
     w.commit()
   return path
 
@@ -48,6 +51,12 @@ def cluster_world(seed=0, playlists=160, length=6):
     query = f"{words[c][i % 4]} {i}"
     train.append((query, [f"c{c}-{m:02d}" for m in members]))
   return tracks, train
+
+
+@pytest.fixture
+def cluster_parts():
+  """(tracks, train) of `cluster_world()`, to write with more in it."""
+  return cluster_world()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from text2tracks_jax.ids import build_ids, load_array
-from text2tracks_jax.ids.embeddings import ARTIST_MEAN, GLOBAL_MEAN, LEARNED
+from text2tracks_jax.ids.embeddings import ARTIST_MEAN, GLOBAL_MEAN, LEARNED, cf_embeddings
+from text2tracks_jax.ids.inputs import load_inputs
 from text2tracks_jax.ids.learned import disambiguation_suffix
 
 CF = dict(workers=1, vector_size=16, epochs=30, window=10, sample=0, dictionary_size=8,
@@ -124,3 +125,26 @@ def test_unknown_options_are_refused(cluster_data, tmp_path):
   with pytest.raises(ValueError, match="unknown ID strategy"):
     build_ids(cluster_data, "semantic-ids", tmp_path / "x")
   assert not (tmp_path / "x").exists()
+
+
+def test_cf_learns_from_cooccurrence_only_playlists(cluster_parts, make_dataset):
+  """The unseen tracks u0/u1 co-occur with cluster c1 in short-title playlists
+  only: with them word2vec learns their vectors, near c1's; without, they fall
+  back to their artist's mean, as before."""
+  tracks, train = cluster_parts
+  cooc = [("metal", ["u0", "u1", f"c1-{j:02d}", f"c1-{j + 1:02d}"]) for j in range(0, 18, 2)]
+  data = make_dataset(tracks, train, cooccurrence=cooc * 20)
+  inputs = load_inputs(data)
+  assert np.diff(inputs.cooccurrence_offsets).tolist() == [4] * 180
+  row = {t: i for i, t in enumerate(inputs.track_ids)}
+  kw = dict(seed=0, vector_size=16, epochs=30, window=10, sample=0, workers=1)
+  with_cooc = cf_embeddings(inputs, **kw)
+  without = cf_embeddings(inputs, cooccurrence=False, **kw)
+  assert with_cooc.source[row["u0"]] == LEARNED and without.source[row["u0"]] == ARTIST_MEAN
+  assert with_cooc.info["playlists"] == 160 + 180 and without.info["playlists"] == 160
+  assert with_cooc.config["cooccurrence"] and not without.config["cooccurrence"]
+  v = with_cooc.vectors
+  c0 = [row[f"c0-{j:02d}"] for j in range(20)]
+  c1 = [row[f"c1-{j:02d}"] for j in range(20)]
+  u0 = v[row["u0"]]
+  assert (v[c1] @ u0).mean() > (v[c0] @ u0).mean() + 0.2

@@ -6,6 +6,10 @@ On disk (one directory, written atomically)::
   train.parquet         query_id, query, track_ids (list, playlist order kept)
   validation.parquet    same columns
   test.parquet          same columns
+  cooccurrence.parquet  playlists that are not examples (the loader's title
+                        filter dropped them), kept only as co-occurrence for
+                        collaborative filtering (semantic-ids-cf's word2vec);
+                        same columns, tracks restricted to the catalog
   manifest.json         source, config, seed, counts, stats, skipped records,
                         input and output fingerprints; written last
 
@@ -29,11 +33,13 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from text2tracks_jax.data import outputs
 
 SPLITS = ("train", "validation", "test")
+COOCCURRENCE = "cooccurrence"  # not a split: never a query, a label or a pair
 FORMAT_VERSION = 1
 CATALOG_SCHEMA = pa.schema([
     ("track_id", pa.string()), ("title", pa.string()),
@@ -116,6 +122,9 @@ class DatasetWriter:
     self._queries = {s: set() for s in SPLITS}
     self._tracks_per_query = {s: [] for s in SPLITS}
     self._query_ids = set()
+    self._cooc = {"query_id": [], "query": [], "track_ids": []}
+    self._cooc_ids = set()
+    self._cooc_writer = None
     self._started = time.time()
 
   # -- building --------------------------------------------------------------
@@ -161,6 +170,62 @@ class DatasetWriter:
     if len(buf["query_id"]) >= self.flush_rows:
       self._flush(split)
 
+  def add_cooccurrence(self, playlist_id: str, title: str, track_ids: Sequence[str]):
+    """Adds a playlist that is not an example (e.g. its title is too short to
+    be a prompt): collaborative filtering may learn from its co-occurrence.
+
+    Its tracks need not be in the catalog yet; at `commit` those that are not
+    are dropped, then playlists left with fewer than 2 tracks (no co-occurrence),
+    both counted in the manifest under stats.cooccurrence.
+    """
+    if playlist_id in self._cooc_ids:
+      raise ValueError(f"co-occurrence playlist id {playlist_id!r} added twice")
+    self._cooc_ids.add(playlist_id)
+    for key, value in (("query_id", playlist_id), ("query", title),
+                       ("track_ids", list(track_ids))):
+      self._cooc[key].append(value)
+    if len(self._cooc["query_id"]) >= self.flush_rows:
+      self._flush_cooccurrence()
+
+  def _flush_cooccurrence(self):
+    if self._cooc_writer is None:
+      self._cooc_writer = pq.ParquetWriter(self.tmp_dir / "cooccurrence.raw.parquet",
+                                           SPLIT_SCHEMA)
+    if self._cooc["query_id"]:
+      self._cooc_writer.write_table(pa.table(self._cooc, schema=SPLIT_SCHEMA))
+    for v in self._cooc.values():
+      v.clear()
+
+  def _write_cooccurrence(self) -> dict:
+    """Restricts the buffered co-occurrence playlists to catalog tracks and
+    writes cooccurrence.parquet (always, possibly empty); returns its counts."""
+    self._flush_cooccurrence()
+    self._cooc_writer.close()
+    raw = self.tmp_dir / "cooccurrence.raw.parquet"
+    catalog = pa.array(self._catalog["track_id"], pa.string())
+    counts = collections.Counter()
+    with pq.ParquetWriter(self.tmp_dir / f"{COOCCURRENCE}.parquet", SPLIT_SCHEMA) as out:
+      for batch in pq.ParquetFile(raw).iter_batches(65536):
+        lists = batch.column(2)
+        flat = lists.flatten()
+        in_catalog = pc.is_in(flat, value_set=catalog).to_numpy(zero_copy_only=False)
+        parent = pc.list_parent_indices(lists).to_numpy()
+        lengths = np.bincount(parent[in_catalog], minlength=len(lists))
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        kept = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(in_catalog)))
+        rows = pa.array(lengths >= 2)
+        table = pa.table([batch.column(0), batch.column(1), kept], schema=SPLIT_SCHEMA)
+        out.write_table(table.filter(rows))
+        counts["playlists_read"] += len(lists)
+        counts["tracks_not_in_catalog"] += int((~in_catalog).sum())
+        counts["playlists_under_2_tracks"] += int((lengths < 2).sum())
+        counts["playlists"] += int((lengths >= 2).sum())
+        counts["entries"] += int(lengths[lengths >= 2].sum())
+    raw.unlink()
+    keys = ("playlists", "entries", "playlists_read", "tracks_not_in_catalog",
+            "playlists_under_2_tracks")
+    return {k: int(counts[k]) for k in keys}
+
   def _flush(self, split: str):
     buf = self._buffers[split]
     if split not in self._writers:
@@ -182,12 +247,14 @@ class DatasetWriter:
     for split in SPLITS:
       self._flush(split)
       self._writers[split].close()
+    cooccurrence = self._write_cooccurrence()
     popularity = np.zeros(len(self._track_index), np.int64)
     for track_id, count in self._train_counts.items():
       popularity[self._track_index[track_id]] = count
     catalog = pa.table({**self._catalog, "popularity": popularity}, schema=CATALOG_SCHEMA)
     pq.write_table(catalog, self.tmp_dir / "catalog.parquet")
     stats = self._stats(popularity, leaks)
+    stats["cooccurrence"] = cooccurrence
     manifest = {
         "format_version": FORMAT_VERSION, "source": self.source, "config": self.config,
         "seed": self.seed, "counts": stats["counts"], "stats": stats,
@@ -201,7 +268,9 @@ class DatasetWriter:
     return manifest
 
   def abort(self):
-    for w in self._writers.values():
+    for w in [*self._writers.values(), self._cooc_writer]:
+      if w is None:
+        continue
       try:
         w.close()
       except Exception:  # pylint: disable=broad-except
@@ -289,6 +358,13 @@ class PreparedDataset:
     if name not in SPLITS:
       raise DatasetError(f"unknown split {name!r}; expected one of {SPLITS}")
     return pq.read_table(self.path / f"{name}.parquet", columns=columns)
+
+  def cooccurrence(self, columns=None) -> pa.Table:
+    """Playlists kept for co-occurrence only (empty for datasets made before)."""
+    path = self.path / f"{COOCCURRENCE}.parquet"
+    if not path.exists():
+      return SPLIT_SCHEMA.empty_table().select(columns or SPLIT_SCHEMA.names)
+    return pq.read_table(path, columns=columns)
 
   def examples(self, name: str) -> Iterator[Example]:
     for batch in pq.ParquetFile(self.path / f"{name}.parquet").iter_batches(65536):

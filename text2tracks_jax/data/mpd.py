@@ -20,7 +20,11 @@ artist_id = artist_uri). Split: a hash of the normalised query
 (`split_for_query`), so playlists with the same title share a split.
 
 Filtering (not an error; counted in the manifest under config.filtered):
-a title with fewer than `min_title_words` words ("short_title").
+a title with fewer than `min_title_words` words ("short_title"). Such a
+playlist is not an example, but its tracks are kept as co-occurrence for
+collaborative filtering (the dataset's cooccurrence.parquet; in the real MPD
+most titles are this short), as the paper's CF embeddings learn from playlists,
+not from the prompt pairs. Its records are validated like any other.
 
 Bad records (`InputError` through the `ErrorPolicy`; with on_error="skip" the
 record is skipped and counted by kind): a slice file that is not valid UTF-8
@@ -125,23 +129,25 @@ class _Playlists:
     if type(pid) is not int:  # pylint: disable=unidiomatic-typecheck
       raise InputError(path, None, f"{where}.pid", f"expected an integer, got {pid!r}",
                        kind="invalid_type")
-    if len(title.split()) < self.min_title_words:
-      self.filtered["short_title"] += 1
-      return
+    short = len(title.split()) < self.min_title_words
     try:
-      query = self._query(title, playlist, path, where)
+      query = title if short else self._query(title, playlist, path, where)
       new_tracks, track_ids = _tracks(playlist, path, where, self.writer, self.dedupe_tracks)
       if pid in self.pids:
         raise InputError(path, None, f"{where}.pid", "seen before", kind="duplicate_id")
     except InputError as e:  # name the playlist by pid too
       raise InputError(e.path, e.line, e.field, f"{e.message} (pid {pid})", e.kind) from None
     self.pids.add(pid)
+    self.repeats_dropped += len(playlist["tracks"]) - len(track_ids)
+    if short:  # not a prompt, but its co-occurrence is what CF learns from
+      self.filtered["short_title"] += 1
+      self.writer.add_cooccurrence(f"mpd-{pid}", title, track_ids)
+      return
     for track in new_tracks:
       self.writer.add_track(*track)
     split = split_for_query(query, self.fractions, self.seed)
     self.writer.add_example(split, f"mpd-{pid}", query, track_ids)
     self.kept += 1
-    self.repeats_dropped += len(playlist["tracks"]) - len(track_ids)
 
   def _query(self, title: str, playlist: dict, path, where: str) -> str:
     if not self.use_description:

@@ -53,6 +53,12 @@ def format_stats(manifest: dict) -> str:
   lines += [f"tracks {c['tracks']:,} ({c['train_tracks']:,} in train), artists {c['artists']:,}",
             f"popularity: top 1% of tracks hold {pop['top1pct_share']:.1%} of train pairs, "
             f"top 10% hold {pop['top10pct_share']:.1%}, Gini {pop['gini']:.3f}"]
+  cooc = s.get("cooccurrence", {})
+  if cooc.get("playlists_read"):
+    lines.append(f"co-occurrence only (for CF): {cooc['playlists']:,} playlists, "
+                 f"{cooc['entries']:,} entries ({cooc['tracks_not_in_catalog']:,} tracks not "
+                 f"in the catalog and {cooc['playlists_under_2_tracks']:,} playlists left "
+                 "with < 2 tracks dropped)")
   filtered = {k: v for k, v in manifest["config"].get("filtered", {}).items() if v}
   if filtered:
     lines.append("filtered by design: " + ", ".join(f"{k}={v:,}" for k, v in sorted(filtered.items())))

@@ -5,8 +5,11 @@ row came from, because every catalog track needs an ID even when the train
 split says nothing about it.
 
 cf (`cf_embeddings`): gensim Word2Vec (skip-gram, negative sampling) trained
-  on the train playlists read as sentences of track tokens; a playlist is a
-  set, so the window is wide. Tracks that never share a train playlist with
+  on playlists read as sentences of track tokens: the train playlists and,
+  with `cooccurrence=True` (default), the dataset's co-occurrence-only
+  playlists (titles too short to be prompts; as in the paper, CF learns from
+  playlists, not only from the prompt pairs). A playlist is a set, so the
+  window is wide. Tracks that never share a train playlist with
   another track get no learned vector and fall back to the mean (normalised)
   vector of their artist's learned tracks, else to the global mean.
   Multi-threaded (workers = CPU count); bit-for-bit reproducible only with
@@ -78,19 +81,26 @@ def source_counts(source: np.ndarray) -> dict:
 
 
 # -- collaborative filtering ----------------------------------------------------
-def _write_corpus(inputs: IdInputs, path: Path) -> np.ndarray:
-  """Train playlists with >= 2 tracks as lines of track rows; returns [N] bool:
-  the track shares at least one playlist with another track."""
-  lengths = np.diff(inputs.offsets)
-  has_context = np.zeros(inputs.num_tracks, bool)
+def _write_corpus(corpora, num_tracks: int, path: Path) -> tuple:
+  """Playlists with >= 2 tracks as lines of track rows.
+
+  corpora: (offsets [Q + 1], tracks [P]) pairs, written in order. Returns
+  (has_context [N] bool: the track shares a playlist with another track,
+  number of playlists written, number of track entries written).
+  """
+  has_context = np.zeros(num_tracks, bool)
+  n_lines = n_entries = 0
   with open(path, "w") as f:
-    for q in np.flatnonzero(lengths >= 2):
-      row = inputs.tracks[inputs.offsets[q]:inputs.offsets[q + 1]]
-      f.write(" ".join(map(str, row.tolist())))
-      f.write("\n")
-  multi = np.repeat(lengths >= 2, lengths)
-  has_context[inputs.tracks[multi]] = True
-  return has_context
+    for offsets, tracks in corpora:
+      lengths = np.diff(offsets)
+      for q in np.flatnonzero(lengths >= 2):
+        f.write(" ".join(map(str, tracks[offsets[q]:offsets[q + 1]].tolist())))
+        f.write("\n")
+      multi = np.repeat(lengths >= 2, lengths)
+      has_context[tracks[multi]] = True
+      n_lines += int((lengths >= 2).sum())
+      n_entries += int(lengths[lengths >= 2].sum())
+  return has_context, n_lines, n_entries
 
 
 def artist_mean_fallback(vectors: np.ndarray, known: np.ndarray,
@@ -120,20 +130,24 @@ def artist_mean_fallback(vectors: np.ndarray, known: np.ndarray,
 def cf_embeddings(inputs: IdInputs, *, seed: int = 0, vector_size: int = 64,
                   window: int = 20, epochs: int = 10, negative: int = 10,
                   sg: int = 1, sample: float = 1e-3, alpha: float = 0.025,
-                  workers: int | None = None) -> Embeddings:
-  """Word2Vec over train playlists (tracks as words). [N, vector_size]."""
+                  workers: int | None = None, cooccurrence: bool = True) -> Embeddings:
+  """Word2Vec over playlists (tracks as words). [N, vector_size]."""
   from gensim.models import Word2Vec  # pylint: disable=import-outside-toplevel
   workers = workers or os.cpu_count() or 1
   config = dict(vector_size=vector_size, window=window, epochs=epochs, negative=negative,
                 sg=sg, sample=sample, alpha=alpha, workers=workers)
+  corpora = [(inputs.offsets, inputs.tracks)]
+  if cooccurrence:
+    corpora.append((inputs.cooccurrence_offsets, inputs.cooccurrence_tracks))
   vectors = np.zeros((inputs.num_tracks, vector_size), np.float32)
   with tempfile.TemporaryDirectory(prefix="t2t-w2v-") as tmp:
     corpus = Path(tmp) / "playlists.txt"
-    has_context = _write_corpus(inputs, corpus)
+    has_context, n_playlists, n_entries = _write_corpus(corpora, inputs.num_tracks, corpus)
     if has_context.any():
       start = time.perf_counter()
       model = Word2Vec(corpus_file=str(corpus), min_count=1, seed=seed, **config)
-      log.info("word2vec: %d tracks in %.1fs", len(model.wv), time.perf_counter() - start)
+      log.info("word2vec: %d tracks from %d playlists (%d entries) in %.1fs",
+               len(model.wv), n_playlists, n_entries, time.perf_counter() - start)
       rows = np.asarray(model.wv.index_to_key, dtype=np.int64)
       vectors[rows] = l2_normalize(model.wv.vectors)
       known = np.zeros(inputs.num_tracks, bool)
@@ -142,7 +156,9 @@ def cf_embeddings(inputs: IdInputs, *, seed: int = 0, vector_size: int = 64,
     else:
       known = has_context
   vectors, source = artist_mean_fallback(vectors, known, inputs.artist_index)
-  return Embeddings(vectors, source, config, {"sources": source_counts(source)})
+  config["cooccurrence"] = cooccurrence
+  info = {"sources": source_counts(source), "playlists": n_playlists, "entries": n_entries}
+  return Embeddings(vectors, source, config, info)
 
 
 # -- text -------------------------------------------------------------------------

@@ -46,6 +46,11 @@ Playlists:
   random casing and emoji; a share `plain_titles` is the bare common form
   ("chill vibes"), which many users share verbatim. Validation titles never
   occur (normalized) in train.
+- Short-title playlists (`short_title_share` of all user playlists, 0.9 as in
+  the MPD; see `WorldConfig`): drawn like user playlists after everything
+  else (so the splits do not change with it), titled with one bare facet
+  word ("chill"), and written to the dataset's co-occurrence file only: CF
+  learns from them, nothing is trained or scored on them.
 - Test playlists are editorial: multi-facet intents, clean Title Case
   editorial templates with canonical phrasings ("Essential 80s Synth Pop"),
   about `test_len_mean` tracks drawn from the intent's `editorial_pool` most
@@ -103,3 +108,5 @@ def write_world(world: World, writer) -> None:
   for split in ("train", "validation", "test"):
     for p in world.playlists[split]:
       writer.add_example(split, p.query_id, p.title, [ids[t] for t in p.tracks])
+  for p in world.playlists.get("cooccurrence", ()):
+    writer.add_cooccurrence(p.query_id, p.title, [ids[t] for t in p.tracks])

@@ -173,6 +173,13 @@ class TitleWriter:
       core = self._emoji(core, intent)
     return core.strip() or slots.get("G", "music")
 
+  def short(self, intent) -> str:
+    """A title too short to be a prompt, as most real ones are ("chill",
+    "country", "workout"): one facet's common phrase, at most two words."""
+    slots = self._slots(intent, 1.5, editorial=False)
+    key = self.rnd.choice([k for k in ("G", "M", "A", "E", "X") if k in slots])
+    return " ".join(slots[key].split()[:2]).lower()
+
   def _textspeak(self, text: str) -> str:
     words = text.split(" ")
     hits = [i for i, w in enumerate(words) if w.lower() in self.textspeak]

@@ -74,6 +74,13 @@ class WorldConfig:
   slang_per_sub: int = 2         # invented scene words per subgenre
   title_noise: float = 1.0       # scales typo / emoji / filler / casing rates
   plain_titles: float = 0.3      # share of user titles written the bare common way
+  # Share of all user playlists whose title is too short to be a prompt (the
+  # MPD loader's filter: < 3 words). They are not examples; only their
+  # co-occurrence is kept, for CF. In the MPD ("stats.txt") 1,000,000 playlists
+  # have 92,944 distinct titles, the most common being single words (country,
+  # chill, rap, workout, ...): at most ~9% of playlists can hold a title no other
+  # playlist shares, and most 3+-word titles are such; 0.9 models that.
+  short_title_share: float = 0.9
 
 
 # The catalog-size sweep keeps about 2.35 train pairs per catalog track, as in demo.
@@ -502,7 +509,8 @@ def _lengths(rng: np.random.Generator, n: int, mean: float, sigma: float, lo: in
 
 def sample_playlists(cfg: WorldConfig, sampler: Sampler, writer: TitleWriter, scenes: Scenes,
                      rng: np.random.Generator, rnd: random.Random) -> dict:
-  """Train and validation user playlists, then test editorial playlists."""
+  """Train and validation user playlists, test editorial playlists, then the
+  short-title playlists kept only for co-occurrence (key "cooccurrence")."""
   patterns = [tuple(p.split("+")) for p in PATTERNS]
   user_p = np.asarray(USER_PATTERN_WEIGHTS, float) / sum(USER_PATTERN_WEIGHTS)
   out = {"train": [], "validation": [], "test": []}
@@ -543,6 +551,21 @@ def sample_playlists(cfg: WorldConfig, sampler: Sampler, writer: TitleWriter, sc
       continue
     forbidden.add(normalize_query(title))
     out["test"].append(Playlist(f"ed{len(out['test']):05d}", title, tuple(tracks), intent, -1))
+  # Last, so the three splits do not depend on it: playlists whose titles the
+  # filter drops, drawn like user playlists (no tail quota: that only makes
+  # train cover the catalog).
+  share = cfg.short_title_share
+  n_short = int(round(cfg.n_train * share / (1 - share))) if share < 1 else 0
+  kinds = rng.choice(len(patterns), size=n_short, p=user_p)
+  users = rng.choice(len(scenes.weight), size=n_short, p=scenes.weight)
+  lengths = _lengths(rng, n_short, cfg.train_len_mean, cfg.train_len_sigma, cfg.min_len,
+                     cfg.max_len)
+  out["cooccurrence"] = []
+  for i in range(n_short):
+    intent, tracks = sampler.user_playlist(patterns[kinds[i]], int(users[i]), int(lengths[i]),
+                                           rnd, train=False)
+    out["cooccurrence"].append(Playlist(f"co{i:07d}", writer.short(intent), tuple(tracks),
+                                        intent, int(users[i])))
   return out
 
 
