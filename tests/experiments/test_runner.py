@@ -96,3 +96,20 @@ def test_sweep_report_puts_runs_side_by_side(experiment, tmp_path, capsys):
   assert sweep.main([str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
   assert "not an experiment workdir" in capsys.readouterr().err
   assert not (tmp_path / "x").exists()
+
+
+def test_a_rebuilt_id_map_under_a_trained_model_is_refused(experiment, capsys):
+  import shutil  # pylint: disable=import-outside-toplevel
+  ids = experiment / "ids" / "track-int"
+  shutil.copytree(ids, experiment.parent / "track-int.saved")
+  try:
+    assert cli.main(["build-ids", "--data", str(experiment / "data"), "--strategy", "track-int",
+                     "--seed", "1", "--overwrite", "--out", str(ids)]) == 0
+    capsys.readouterr()
+    # Every stage is complete, so nothing would re-decode: the runner checks anyway.
+    assert cli.main(["experiment", "--workdir", str(experiment)] + TINY) == cli.EXIT_BAD_INPUT
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"ID map {ids} changed" in err[0], err
+  finally:
+    shutil.rmtree(ids)
+    shutil.copytree(experiment.parent / "track-int.saved", ids)
