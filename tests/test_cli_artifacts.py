@@ -8,6 +8,7 @@ nothing behind; user mistakes exit 2 with one line on stderr.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -218,3 +219,18 @@ def test_build_ids_resolves_gin_files_from_outside_the_repository(trained, tmp_p
   assert cli.main(["build-ids", "--data", str(run / "data"),
                    "--gin_file=gin_configs/ids/track_int.gin", "--out", "ids"]) == 0
   assert json.loads((tmp_path / "ids" / "manifest.json").read_text())["strategy"] == "track-int"
+
+
+def test_train_from_outside_the_repository_fails_in_one_line_as_a_process(trained, tmp_path):
+  """The console script: exit code 2, one line (TF's C++ start-up lines aside), and
+  no gin "Path not found" for the search paths an include is not in."""
+  run, _ = trained
+  argv = _train(run, tmp_path / "wd", task="text2tracks_world_nope")
+  proc = subprocess.run([sys.executable, "-m", "text2tracks_jax.cli", *argv], cwd=tmp_path,
+                        capture_output=True, text=True, timeout=300,
+                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+  lines = [line for line in proc.stderr.splitlines()
+           if not re.match(r"[IWEF]\d{4} |WARNING: All log messages", line)]
+  assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+  assert lines[0].startswith("error: train.task: unknown task") and TASK in lines[0]
+  assert sorted(p.name for p in tmp_path.iterdir()) == []

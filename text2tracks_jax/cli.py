@@ -8,6 +8,7 @@ need them, so `text2tracks --help` answers at once. Flags follow T5X/absl:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -103,6 +104,7 @@ def parse_gin(args, modules=()):
     importlib.import_module(m)
   gin.clear_config()  # one verb, one configuration (matters when called in-process)
   gin.add_config_file_search_path(_REPO_ROOT)
+  logging.getLogger().addFilter(_skip_gin_search_misses)
   args.gin_file = [_resolve_gin_file(f) for f in args.gin_file]
   try:
     gin.parse_config_files_and_bindings(args.gin_file, args.gin_bindings,
@@ -117,6 +119,12 @@ def parse_gin(args, modules=()):
                      f"--gin.{name}=\"'{value}'\"") from None
   except (ValueError, OSError) as e:
     raise InputError("--gin", None, None, _one_line(e)) from None
+
+
+def _skip_gin_search_misses(record) -> bool:
+  """Drops gin's "Path not found" for each search path that lacks an include
+  (logged even when a later one, e.g. the repository root, has it)."""
+  return not record.getMessage().startswith("Path not found:")
 
 
 def _resolve_gin_file(path: str) -> str:
