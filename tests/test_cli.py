@@ -31,18 +31,25 @@ def test_gin_bindings_are_split_out():
   assert bindings == ["train.lr = 0.1", "MODEL = 'small'"]
 
 
-def test_prepare_requires_input_for_file_sources(tmp_path):
-  with pytest.raises(SystemExit, match="needs --input"):
-    cli.main(["prepare", "--source", "mpd", "--out", str(tmp_path / "d")])
+def test_prepare_requires_input_for_file_sources(tmp_path, capsys):
+  assert cli.main(["prepare", "--source", "mpd", "--out", str(tmp_path / "d")]) == 2
+  assert "needs --input" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags", [["--source", "jsonl", "--input", "q.jsonl", "--max_slices", "2"],
                                    ["--source", "synthetic", "--catalog", "c.jsonl"],
                                    ["--source", "cpcd", "--input", "x", "--dedupe_tracks"]])
-def test_prepare_rejects_flags_of_other_sources(tmp_path, flags):
-  with pytest.raises(SystemExit, match="is not used with --source"):
-    cli.main(["prepare", "--out", str(tmp_path / "d")] + flags)
+def test_prepare_rejects_flags_of_other_sources(tmp_path, capsys, flags):
+  assert cli.main(["prepare", "--out", str(tmp_path / "d")] + flags) == 2
+  assert "is not used with --source" in capsys.readouterr().err
   assert not (tmp_path / "d").exists()
+
+
+def test_build_ids_without_a_strategy_and_a_gin_flag_without_value_exit_2(tmp_path, capsys):
+  assert cli.main(["build-ids", "--data", str(tmp_path), "--out", str(tmp_path / "ids")]) == 2
+  assert "needs --strategy" in capsys.readouterr().err
+  assert cli.main(["train", "--gin.train.task"]) == 2
+  assert "--gin.train.task needs a value" in capsys.readouterr().err
 
 
 def test_cli_strategy_list_matches_the_ids_package():

@@ -325,15 +325,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
-  argv, bindings = _split_gin_bindings(argv)
-  args = build_parser().parse_args(argv)
-  args.gin_bindings = bindings
-  from text2tracks_jax.data.dataset import DatasetError  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   try:
-    args.func(args)
-  except (InputError, DatasetError) as e:
-    print(f"error: {_message(e)}", file=sys.stderr)
+    argv, bindings = _split_gin_bindings(argv)
+    args = build_parser().parse_args(argv)  # argparse exits 2 on its own
+    args.gin_bindings = bindings
+    from text2tracks_jax.data.dataset import DatasetError  # pylint: disable=import-outside-toplevel
+    from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+    try:
+      args.func(args)
+    except (InputError, DatasetError) as e:
+      print(f"error: {_message(e)}", file=sys.stderr)
+      return EXIT_BAD_INPUT
+  except SystemExit as e:
+    if not isinstance(e.code, str):
+      raise
+    print(e.code, file=sys.stderr)  # "error: ..." from a flag check: argument misuse
     return EXIT_BAD_INPUT
   return 0
 
