@@ -14,9 +14,9 @@ from typing import Callable
 import pytest
 
 from text2tracks_jax import cli
-from text2tracks_jax.data import mpd_fixtures
-from text2tracks_jax.data.errors import InputError
-from text2tracks_jax.data.prepare import prepare
+from text2tracks_jax.data import mpd, mpd_fixtures
+from text2tracks_jax.data.errors import ErrorPolicy, InputError
+from text2tracks_jax.data.prepare import format_stats, prepare
 
 ANY_LINE = object()
 
@@ -387,3 +387,40 @@ def test_mpd_dedupe_tracks_keeps_the_first_occurrence(tmp_path):
   assert m["config"]["duplicate_tracks_dropped"] == 1
   assert sum(m["counts"][s]["queries"] for s in ("train", "validation", "test")) == 6
   assert sum(m["counts"][s]["pairs"] for s in ("train", "validation", "test")) == 29
+
+
+@pytest.mark.parametrize("name, lost", [("mpd_malformed_json", 3), ("mpd_invalid_utf8", 3),
+                                        ("mpd_missing_playlists", 3), ("mpd_missing_name", 1)])
+def test_mpd_skip_counts_the_playlists_lost_not_the_file(tmp_path, capsys, name, lost):
+  """A truncated slice is one bad record but all of its playlists (by its name,
+  mpd.slice.3-5.json: 3) are lost; the manifest and the printed summary say both."""
+  options, _ = MPD_CASES[name].write(tmp_path)
+  assert cli.main(["prepare", "--source", "mpd", "--input", str(options["input_path"]),
+                   "--out", str(tmp_path / "ds"), "--on-error", "skip"]) == 0
+  out = capsys.readouterr()
+  manifest = json.loads((tmp_path / "ds" / "manifest.json").read_text())
+  assert manifest["errors"]["skipped"] == {MPD_CASES[name].kind: 1}
+  assert manifest["errors"]["playlists_lost"] == lost
+  assert f"playlists lost: {lost}" in out.out
+  assert f"({lost} playlists lost)" in out.err
+
+
+def test_mpd_a_bad_file_of_unknown_size_is_counted_as_such(tmp_path):
+  """A single slice file named otherwise: its playlists are lost, how many is unknown."""
+  _, bad = MPD_CASES["mpd_malformed_json"].write(tmp_path)
+  mine = bad.rename(bad.with_name("mine.json"))
+  assert mpd.slice_size(mine) is None and mpd.slice_size("mpd.slice.1000-1999.json") == 1000
+  policy = ErrorPolicy("skip", unit=mpd.RECORD_UNIT)
+  mpd._load_slice(mine, None, policy)  # pylint: disable=protected-access
+  errors = policy.summary()
+  assert errors["skipped"] == {"malformed_json": 1}
+  assert errors["playlists_lost"] == 0 and errors["playlists_lost_unknown"] == 1
+  manifest = prepare("mpd", tmp_path / "ds", on_error="skip", input_path=tmp_path / "mpd")
+  assert "playlists lost: 0 (and those of 1 bad file(s) whose size is unknown)" in format_stats(
+      {**manifest, "errors": errors})
+
+
+def test_sources_without_a_record_unit_keep_their_errors_summary(tmp_path):
+  options, _ = JSONL_CASES["jsonl_malformed_json"].write(tmp_path)
+  m = prepare("jsonl", tmp_path / "ds", on_error="skip", **options)
+  assert set(m["errors"]) == {"on_error", "skipped", "first_skipped"}

@@ -29,8 +29,9 @@ not from the prompt pairs. Its records are validated like any other.
 Bad records (`InputError` through the `ErrorPolicy`; with on_error="skip" the
 record is skipped and counted by kind): a slice file that is not valid UTF-8
 or not valid JSON, or has no "playlists" list, is one bad record (the whole
-file, located by file:line); a playlist with a missing or mistyped name, pid
-or track field, an empty title, no tracks, a track listed twice, or a pid
+file, located by file:line; its playlists count as lost: end - start + 1 by
+the file's name, unknown for a file named otherwise); a playlist with a
+missing or mistyped name, pid or track field, an empty title, no tracks, a track listed twice, or a pid
 seen before is one bad record, located by file and field path, e.g.
 `mpd.slice.0-999.json: field 'playlists[12].tracks[3].track_uri'`.
 With `dedupe_tracks=True` a repeated track is not an error: its repeats are
@@ -61,6 +62,7 @@ DEFAULT_MIN_TITLE_WORDS = 3
 DESCRIPTION_SEPARATOR = ". "
 SLICE_PATTERN = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.json$")
 _TRACK_FIELDS = ("track_uri", "track_name", "artist_uri", "artist_name")
+RECORD_UNIT = "playlists"  # the errors summary counts playlists lost, not just bad files
 
 
 def find_slices(input_path, max_slices: int | None = None) -> list:
@@ -82,6 +84,13 @@ def find_slices(input_path, max_slices: int | None = None) -> list:
       raise ValueError(f"max_slices must be >= 1, got {max_slices}")
     files = files[:max_slices]
   return files
+
+
+def slice_size(path) -> int | None:
+  """Playlists a slice file holds by its name (`mpd.slice.0-999.json`: 1000); None if unnamed."""
+  m = SLICE_PATTERN.match(Path(path).name)
+  return int(m.group(2)) - int(m.group(1)) + 1 if m and int(m.group(2)) >= int(m.group(1)) \
+      else None
 
 
 def read_slice(path) -> list:
@@ -258,7 +267,7 @@ def _load_slice(path, builder: _Playlists, policy: ErrorPolicy):
   try:
     playlists = read_slice(path)
   except InputError as e:
-    policy.report(e)
+    policy.report(e, lost=slice_size(path))  # the whole file's playlists
     return
   for index, playlist in enumerate(playlists):
     try:
@@ -311,6 +320,9 @@ def load(writer, policy: ErrorPolicy, *, input_path, seed: int = 0,
       slices_read=len(files), playlists_seen=builder.seen, playlists_kept=builder.kept,
       filtered=dict(builder.filtered), duplicate_tracks_dropped=builder.repeats_dropped)
   print(f"mpd: {builder.seen:,} playlists in {len(files)} slice(s), kept {builder.kept:,}; "
-        f"filtered {dict(builder.filtered) or 0}; bad records {policy.total_skipped:,}",
+        f"filtered {dict(builder.filtered) or 0}; bad records {policy.total_skipped:,} "
+        f"({policy.lost:,} playlists lost"
+        + (f", and those of {policy.lost_unknown} file(s) of unknown size)"
+           if policy.lost_unknown else ")"),
         file=sys.stderr)
   return files

@@ -1,7 +1,8 @@
 """`text2tracks prepare`: one raw source in, one prepared dataset out.
 
 Each source module exposes `load(writer, policy, **options) -> [input paths]`
-and fills a `DatasetWriter`; this module picks the source, commits the dataset
+and fills a `DatasetWriter` (and `RECORD_UNIT` when one bad record can hold
+many source records, so that those lost are counted); this module picks the source, commits the dataset
 atomically and formats the stats summary.
 """
 
@@ -32,7 +33,7 @@ def prepare(source: str, out_dir, *, on_error: str = "raise", seed: int = 0,
   if source not in SOURCES:
     raise ValueError(f"unknown source {source!r}; expected one of {sorted(SOURCES)}")
   module = importlib.import_module(SOURCES[source])
-  policy = ErrorPolicy(on_error)
+  policy = ErrorPolicy(on_error, unit=getattr(module, "RECORD_UNIT", None))
   config = {k: (str(v) if hasattr(v, "__fspath__") else v) for k, v in options.items()}
   with DatasetWriter(out_dir, source=source, config=config, seed=seed,
                      overwrite=overwrite) as writer:
@@ -67,6 +68,11 @@ def format_stats(manifest: dict) -> str:
   if skipped:
     lines.append(f"skipped records ({sum(skipped.values()):,}): "
                  + ", ".join(f"{k}={v:,}" for k, v in sorted(skipped.items())))
+    lost = {k[:-len("_lost")]: v for k, v in errors.items() if k.endswith("_lost")}
+    for unit, n in lost.items():
+      unknown = errors.get(f"{unit}_lost_unknown", 0)
+      lines.append(f"{unit} lost: {n:,}" + (f" (and those of {unknown:,} bad file(s) whose "
+                                            "size is unknown)" if unknown else ""))
     for kind, example in sorted(errors.get("first_skipped", {}).items()):
       lines.append(f"  first {kind}: {example}")
   else:
