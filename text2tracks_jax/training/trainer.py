@@ -164,6 +164,7 @@ class Trainer:
     self.mesh = mesh if mesh is not None else partitioning.create_mesh()
     self.rules = rules if rules is not None else partitioning.standard_logical_axis_rules()
     self.writer, self.eval_fn, self.log = writer, eval_fn, log
+    self.last_scalars = {}  # the last logged loss (and validation scores), with their step
     self.checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=config.keep_checkpoints,
                                      async_save=config.async_checkpoints)
     self._build_state_layout()
@@ -279,10 +280,14 @@ class Trainer:
     state, start = self.restore_or_init(data_meta)
     progress = _Progress(start, total_steps, cfg.batch_size, self.log)
     pending = None
+    if start < total_steps:
+      self.log("compiling the train step (the first step includes it)...")
     with self.mesh:
       for step in range(start, total_steps):
         state, metrics = self._step_fn(state, self._global_batch(it.local_batch(step)),
                                        self._trie_data)
+        if step == start:
+          self.log(f"first step (compilation included) took {time.time() - progress.t0:.1f}s")
         if pending is not None:
           self._check(*pending)
         pending = (step, metrics)
@@ -301,6 +306,7 @@ class Trainer:
             pending = None
           self.checkpointer.save(done, state, {**data_meta, "step": done,
                                                "epoch": done // it.steps_per_epoch})
+          self.log(f"checkpoint step {done}: {self.checkpointer.directory}/{done}")
     self.checkpointer.wait()
     return state
 
@@ -313,6 +319,7 @@ class Trainer:
           f"good checkpoint is step {self.checkpointer.latest_step()}")
 
   def _write(self, step: int, scalars: dict):
+    self.last_scalars.update(scalars, step=step)
     if self.writer is not None and scalars:
       self.writer.write_scalars(step, scalars)
       self.writer.flush()
