@@ -6,6 +6,8 @@ ID map and vocabulary, and a workdir to its task; failed commands leave
 nothing behind; user mistakes exit 2 with one line on stderr.
 """
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -18,6 +20,7 @@ from text2tracks_jax import cli
 from text2tracks_jax.training import fingerprints
 
 TASK = "text2tracks_world_track_int"
+TRAIN_OUTPUT = {}  # what the fixture's `train` printed: out, err
 
 
 def _run(capsys, argv):
@@ -54,7 +57,10 @@ def trained(tmp_path_factory):
   assert cli.main(_prepare(run / "data")) == 0
   assert cli.main(_build_ids(run)) == 0
   workdir = run.parent / "train"
-  assert cli.main(_train(run, workdir)) == 0
+  out, err = io.StringIO(), io.StringIO()
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    assert cli.main(_train(run, workdir)) == 0
+  TRAIN_OUTPUT.update(out=out.getvalue(), err=err.getvalue())
   return run, workdir
 
 
@@ -234,3 +240,135 @@ def test_train_from_outside_the_repository_fails_in_one_line_as_a_process(traine
   assert proc.returncode == 2 and len(lines) == 1, proc.stderr
   assert lines[0].startswith("error: train.task: unknown task") and TASK in lines[0]
   assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- C: a CLI that guides -------------------------------------------------------------
+def test_train_says_what_it_does_and_ends_with_a_summary(trained):
+  run, workdir = trained
+  out, err = TRAIN_OUTPUT["out"], TRAIN_OUTPUT["err"]
+  order = [f"building the train examples of {TASK}", "built 4,535 train examples",
+           "compiling the train step", "first step (compilation included) took",
+           f"checkpoint step 2: {workdir}/checkpoints/2", "done: 2 steps", "final loss",
+           f"checkpoint: {workdir}/checkpoints/2", f"text2tracks infer --workdir {workdir}",
+           f"text2tracks recommend --workdir {workdir} \""]
+  positions = [out.find(text) for text in order]
+  assert -1 not in positions and positions == sorted(positions), out
+  assert re.search(r"train examples: 4535 pairs \[", err.replace("\r", "\n")), err  # tqdm
+  summary = json.loads((workdir / "train_summary.json").read_text())
+  assert summary["step"] == 2 and isinstance(summary["final_loss"], float)
+  assert f"final loss {summary['final_loss']:.4f}" in out
+  assert TRAIN_OUTPUT["err"].count("I0000") == 0
+
+
+def test_rerunning_a_finished_run_says_it_is_complete(trained, capsys):
+  run, workdir = trained
+  before = sorted(p.name for p in (workdir / "checkpoints").iterdir())
+  config = (workdir / "train_config.json").read_bytes()
+  assert cli.main(_train(run, workdir)) == 0
+  out = capsys.readouterr().out
+  assert f"{workdir} is complete: checkpoint step 2 of 2, nothing to train" in out
+  assert "resumed from" not in out and "compiling" not in out
+  assert f"from the cache {workdir}/cache/" in out  # examples not rebuilt
+  assert "done: 2 steps" in out and f"text2tracks infer --workdir {workdir}" in out
+  assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == before
+  assert (workdir / "train_config.json").read_bytes() == config
+
+
+def test_recommend_reads_prompts_from_stdin_and_compiles_once(trained, capsys, monkeypatch,
+                                                             tmp_path):
+  from text2tracks_jax.decoding import generation  # pylint: disable=import-outside-toplevel
+  _, workdir = trained
+  monkeypatch.setattr(sys, "stdin", io.StringIO("rainy sunday jazz\n\nsongs for the gym\n"))
+  before = generation._generate._cache_size()  # pylint: disable=protected-access
+  assert cli.main(["recommend", "--workdir", str(workdir), "--top_n", "3",
+                   "--compilation_cache", str(tmp_path / "cache"),
+                   "--gin.recommend.diversity_penalty=0.5"]) == 0
+  assert generation._generate._cache_size() - before <= 1  # pylint: disable=protected-access
+  out = capsys.readouterr().out
+  assert out.count("  track  ") == 2, out  # one table per non-blank prompt
+  assert "\nrainy sunday jazz\n" in out and "\nsongs for the gym\n" in out
+  assert len([line for line in out.splitlines() if re.match(r"\s+[123]  ", line)]) == 6
+  assert list((tmp_path / "cache").iterdir())  # the persistent compilation cache is written
+
+
+def test_jax_verbs_print_no_tensorflow_startup_lines(trained, tmp_path):
+  """`recommend` as a process, TF_CPP_MIN_LOG_LEVEL=2 as users set it: stderr is empty
+  (TF's absl start-up lines and `failed call to cuInit` are gone)."""
+  _, workdir = trained
+  proc = subprocess.run([sys.executable, "-m", "text2tracks_jax.cli", "recommend", "--workdir",
+                         str(workdir), "--compilation_cache", "none", "jazz for a rainy day"],
+                        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+  assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+  assert proc.stdout.count("\n") == 11  # header + 10 tracks
+
+
+def test_list_shows_datasets_id_maps_tasks_models_and_predictions(trained, capsys):
+  run, workdir = trained
+  assert cli.main(["baseline", "--name", "popularity", "--data", str(run / "data"),
+                   "--out", str(run.parent / "popularity.test.jsonl")]) == 0
+  capsys.readouterr()
+  assert cli.main(["list", str(run.parent)]) == 0
+  out = capsys.readouterr().out
+  sections = {title: body for title, body in
+              zip(*[iter(re.split(r"\n\n(datasets|ID maps|trained models|predictions)\n",
+                                  out)[1:])] * 2)}
+  assert set(sections) == {"datasets", "ID maps", "trained models", "predictions"}, out
+  assert re.search(r"world/data\s+synthetic\s+500 \(4,535\)\s+80 \(652\)\s+60 \(281\)"
+                   r"\s+2,000", sections["datasets"]), out
+  assert re.search(rf"world/ids/track-int\s+track-int\s+2,000\s+2,000\s+{TASK}\b",
+                   sections["ID maps"]), out
+  loss = json.loads((workdir / "train_summary.json").read_text())["final_loss"]
+  assert re.search(rf"train\s+{TASK}\s+2/2\s+{loss:.4f}\s+-\s+train/checkpoints/2",
+                   sections["trained models"]), out
+  assert re.search(r"popularity.test.jsonl\s+popularity\s+test\s+60", sections["predictions"])
+
+
+def test_list_task_names_are_the_tasks_packages():
+  import tasks  # pylint: disable=import-outside-toplevel
+  for dataset, strategy in (("world", "track-int"), ("my-run.2", "semantic-ids-cf")):
+    assert cli.task_name(dataset, strategy) == tasks.task_name(dataset, strategy)
+
+
+def test_build_ids_shows_word2vec_and_dictionary_learning_progress(trained, tmp_path, capsys,
+                                                                  monkeypatch):
+  from text2tracks_jax.ids import discretizers  # pylint: disable=import-outside-toplevel
+  run, _ = trained
+  monkeypatch.setattr(discretizers, "PROGRESS_EVERY_S", 0.0)
+  assert cli.main(["build-ids", "--data", str(run / "data"), "--strategy", "semantic-ids-cf",
+                   "--out", str(tmp_path / "ids"), "--gin.sparse_coding.batch_size=128"]) == 0
+  err = capsys.readouterr().err
+  assert re.search(r"word2vec: EPOCH 9: training on \d+ raw words .* effective words/s", err)
+  assert re.search(r"word2vec: \d+ tracks from \d+ playlists", err)
+  assert "sparse coding: fitting 512 atoms on" in err
+  assert re.search(r"sparse coding: mini-batch \d+/\d+, [\d.]+/s, ETA \d+s", err), err
+  assert "sparse coding: dictionary fitted in" in err
+
+
+def test_help_names_required_bindings_presets_and_each_verbs_own_bindings(capsys):
+  def help_of(*verb):
+    with pytest.raises(SystemExit):
+      cli.main([*verb, "--help"])
+    return re.sub(r"\s+", " ", capsys.readouterr().out)
+  train = help_of("train")
+  for binding in ("train.workdir", "train.task", "train.model_config", "train.run_dir"):
+    assert f"{binding} " in train
+  assert "~29k steps" in train and "max_steps" in train
+  for verb, own in (("infer", "--gin.infer."), ("recommend", "--gin.recommend."),
+                    ("baseline", "--gin.bm25."), ("build-ids", "--gin.sparse_coding.")):
+    text = help_of(verb)
+    assert own in text and "--gin.train." not in text.replace("--gin.train.task=", ""), verb
+  prepare = help_of("prepare")
+  assert "tiny, demo, scale-20k, scale-60k, scale-150k, paper (default demo" in prepare
+  assert "stdin" in help_of("recommend")
+
+
+def test_every_flag_has_help_and_the_preset_list_is_the_worlds():
+  from text2tracks_jax.data.synthetic import PRESETS  # pylint: disable=import-outside-toplevel
+  assert cli.SYNTHETIC_PRESETS == list(PRESETS)
+  parser = cli.build_parser()
+  verbs = next(a for a in parser._actions if a.dest == "verb").choices  # pylint: disable=protected-access
+  missing = [f"{verb} {'/'.join(a.option_strings) or a.dest}"
+             for verb, sub in verbs.items() for a in sub._actions  # pylint: disable=protected-access
+             if a.dest != "help" and not a.help]
+  assert not missing, missing

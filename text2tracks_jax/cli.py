@@ -8,9 +8,13 @@ need them, so `text2tracks --help` answers at once. Flags follow T5X/absl:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import re
+import shlex
 import sys
+import tempfile
 
 EXIT_BAD_INPUT = 2
 # gin files named relative to the repository also resolve from elsewhere.
@@ -20,13 +24,84 @@ BASELINES = ["popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence
 # tests check it equals text2tracks_jax.ids.STRATEGIES.
 ID_STRATEGIES = ["artist-iid-track-seq", "artist-int-track-seq", "artist-name-track-name",
                  "semantic-ids-cf", "semantic-ids-text", "track-int"]
+# Kept here for --help (tests check it equals text2tracks_jax.data.synthetic.PRESETS).
+SYNTHETIC_PRESETS = ["tiny", "demo", "scale-20k", "scale-60k", "scale-150k", "paper"]
+# Verbs whose pipelines import TensorFlow (SeqIO) and JAX.
+_TF_VERBS = {"train", "infer", "recommend", "diagnose", "experiment"}
+# TensorFlow's C++ start-up lines, written straight to fd 2 while it loads
+# (before TF_CPP_MIN_LOG_LEVEL is read) and when it looks for a GPU.
+_TF_STARTUP_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called|"
+    r"[IW]\d{4} [\d:. ]+\d+ \S+\] |E\d{4} .*failed call to cuInit|"
+    r"To enable the following instructions:")
+DEFAULT_COMPILATION_CACHE = os.path.join("~", ".cache", "text2tracks", "jax")
 
 
-def _add_gin_flags(p: argparse.ArgumentParser):
+@contextlib.contextmanager
+def _native_stderr_without(noise: re.Pattern):
+  """Runs the block with fd 2 (C/C++ writes included) caught, then passes on
+  every line that `noise` does not match."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as caught:
+    os.dup2(caught.fileno(), 2)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      caught.seek(0)
+      kept = [line for line in caught.read().decode(errors="replace").splitlines(keepends=True)
+              if not noise.match(line)]
+      if kept:
+        sys.stderr.write("".join(kept))
+
+
+def quiet_tensorflow():
+  """Imports TensorFlow (SeqIO's data pipelines) without its start-up log lines
+  and hides the GPUs from it: it only feeds data, JAX owns the accelerators
+  (and TF's search for CUDA is what logs `failed call to cuInit`)."""
+  if "tensorflow" in sys.modules:
+    return
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  with _native_stderr_without(_TF_STARTUP_NOISE):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    try:
+      tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # devices already initialised (a program that imported TF itself)
+      pass
+
+
+def enable_compilation_cache(path) -> None:
+  """JAX's persistent compilation cache in `path` ("" or "none": off): a second
+  `recommend`/`infer`/`train` of the same shapes loads its programs instead of
+  compiling them. Every program is cached, whatever its compile time or size
+  (JAX's defaults skip the small CPU ones)."""
+  if not path or path == "none":
+    return
+  import jax  # pylint: disable=import-outside-toplevel
+  jax.config.update("jax_compilation_cache_dir", os.path.expanduser(path))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+def _add_compilation_cache_flag(p: argparse.ArgumentParser):
+  p.add_argument("--compilation_cache", metavar="DIR",
+                 default=os.environ.get("TEXT2TRACKS_COMPILATION_CACHE",
+                                        DEFAULT_COMPILATION_CACHE),
+                 help="JAX persistent compilation cache, so that the next run of the same "
+                      "model starts fast; 'none' turns it off (default "
+                      "$TEXT2TRACKS_COMPILATION_CACHE or %(default)s)")
+
+
+def _add_gin_flags(p: argparse.ArgumentParser, example: str):
   p.add_argument("--gin_file", action="append", default=[],
-                 help="gin config file (repeatable)")
+                 help="gin config file (repeatable); a path relative to the repository "
+                      "(gin_configs/...) also works from elsewhere")
   p.add_argument("--gin.BINDING", dest="_gin_doc", metavar="VALUE",
-                 help="a gin binding, e.g. --gin.train.learning_rate=1e-3 (repeatable)")
+                 help=f"a gin binding (repeatable), e.g. {example}; a string needs inner "
+                      "quotes: --gin.train.task=\"'NAME'\"")
 
 
 def _split_gin_bindings(argv):
@@ -168,6 +243,32 @@ def _message(error) -> str:
   return str(error).split("\n  In call to configurable")[0]
 
 
+_TRAIN_HELP = """\
+Trains the Flax T5 on one task of a run (gin-configured); re-running the same
+command resumes from the last checkpoint, or says the run is complete.
+
+Required bindings (a run config such as gin_configs/runs/train_tiny.gin sets
+the model; the rest is yours):
+  train.workdir       where checkpoints go, e.g. "'runs/demo/train/semantic-ids-cf'"
+  train.task          the task: text2tracks_<run name>_<strategy>, e.g.
+                      "'text2tracks_demo_semantic_ids_cf'" (one per ID map of the run)
+  train.model_config  the model (%MODEL_CONFIG of gin_configs/models/*.gin)
+  train.run_dir       the run directory (RUN/data, RUN/ids/<strategy>) the task is of
+
+How long: train_tiny.gin trains 20 epochs (the paper's); on the demo world that
+is ~29k steps, hours on a 2-core CPU. --gin.train.max_steps=N or
+--gin.train.num_epochs=X bounds it; each log line gives examples/s and the ETA.
+
+Example (tiny world, a few minutes on a CPU):
+  text2tracks prepare --source synthetic --preset tiny --out runs/tiny/data
+  text2tracks build-ids --data runs/tiny/data --strategy semantic-ids-cf \\
+      --out runs/tiny/ids/semantic-ids-cf
+  text2tracks train --gin_file=gin_configs/runs/train_tiny.gin \\
+      --gin.train.run_dir="'runs/tiny'" --gin.train.task="'text2tracks_tiny_semantic_ids_cf'" \\
+      --gin.train.workdir="'runs/tiny/train/semantic-ids-cf'" --gin.train.max_steps=2000
+"""
+
+
 def _cmd_train(args):
   parse_gin(args, ["text2tracks_jax.training.train"])
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
@@ -177,16 +278,37 @@ def _cmd_train(args):
 def _cmd_infer(args):
   parse_gin(args, ["text2tracks_jax.decoding.inference"])
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  enable_compilation_cache(args.compilation_cache)
   inference.infer(workdir=args.workdir, split=args.split, out=args.out)  # others from gin
 
 
 def _cmd_recommend(args):
   from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
-  if not args.prompt.strip():
+  if args.prompt and not all(p.strip() for p in args.prompt):
     raise InputError("prompt", None, None, "empty prompt: say what you would like to hear")
   parse_gin(args, ["text2tracks_jax.decoding.inference"])
   from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  inference.print_recommendations(args.workdir, args.prompt, top_n=args.top_n)
+  enable_compilation_cache(args.compilation_cache)
+  if not args.prompt:
+    prompts = _stdin_prompts()
+  else:  # one prompt: one table, no heading
+    prompts = args.prompt[0] if len(args.prompt) == 1 else args.prompt
+  inference.print_recommendations(args.workdir, prompts, top_n=args.top_n)
+
+
+def _stdin_prompts():
+  """Prompts from stdin, one a line, as they come (with a `> ` prompt on a terminal)."""
+  interactive = sys.stdin.isatty()
+  if interactive:
+    print("one prompt a line; an empty line or Ctrl-D ends", file=sys.stderr)
+
+  while True:
+    if interactive:
+      print("> ", end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line or (interactive and not line.strip()):
+      return
+    yield line.strip()
 
 
 def _cmd_evaluate(args):
@@ -223,6 +345,118 @@ def _cmd_diagnose(args):
   exact_rank.run_from_args(args)
 
 
+def _cmd_list(args):
+  """Every artifact under a directory: datasets, ID maps (and their tasks),
+  trained models, predictions; manifests only, no heavy imports."""
+  import json  # pylint: disable=import-outside-toplevel
+  from pathlib import Path  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data import outputs  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  root = os.path.abspath(args.run_dir)
+  if not os.path.isdir(root):
+    raise InputError(args.run_dir, None, None, "no such directory")
+  rel = lambda p: os.path.relpath(p, root)  # pylint: disable=unnecessary-lambda-assignment
+  read = lambda p: json.loads(Path(p).read_text(encoding="utf-8"))  # pylint: disable=unnecessary-lambda-assignment
+  datasets, id_maps, models, predictions = [], [], [], []
+  for d, dirs, files in os.walk(root):
+    dirs[:] = sorted(x for x in dirs if not x.startswith(".") and x not in ("checkpoints",
+                                                                           "tensorboard", "cache"))
+    kind = outputs.artifact_kind(d) if "manifest.json" in files else None
+    if kind == "prepared dataset":
+      m, dirs[:] = read(os.path.join(d, "manifest.json")), []
+      c = m["counts"]
+      datasets.append([rel(d), m["source"], *(f"{c[s]['queries']:,} ({c[s]['pairs']:,})"
+                                              for s in ("train", "validation", "test")),
+                       f"{c['tracks']:,}"])
+    elif kind == "ID map":
+      m, dirs[:] = read(os.path.join(d, "manifest.json")), []
+      run = os.path.dirname(os.path.dirname(d))
+      id_maps.append([rel(d), m["strategy"], f"{m['counts']['ids']:,}",
+                      f"{m['counts']['tracks']:,}", task_name(os.path.basename(run), m["strategy"])
+                      if os.path.basename(os.path.dirname(d)) == "ids" else "-"])
+    if "train_config.json" in files:
+      info = read(os.path.join(d, "train_config.json"))
+      summary = os.path.join(d, "train_summary.json")
+      summary = read(summary) if os.path.exists(summary) else {}
+      steps = [int(x) for x in os.listdir(os.path.join(d, "checkpoints")) if x.isdigit()] \
+          if os.path.isdir(os.path.join(d, "checkpoints")) else []
+      step = max(steps) if steps else None
+      loss = summary.get("final_loss")
+      hits = summary.get("validation", {}).get("hits@10")
+      models.append([rel(d), info["task"], "-" if step is None else
+                     f"{step:,}/{info['total_steps']:,}", "-" if loss is None else f"{loss:.4f}",
+                     "-" if hits is None else f"{hits:.3f}",
+                     "-" if step is None else rel(os.path.join(d, "checkpoints", str(step)))])
+    for f in sorted(files):
+      summary = os.path.join(d, f[:-len(".jsonl")] + ".summary.json")
+      if f.endswith(".jsonl") and os.path.exists(summary):
+        about = read(summary)
+        predictions.append([rel(os.path.join(d, f)), about.get("name", "text2tracks"),
+                            about.get("split", "?"), f"{about.get('queries', '?')}"])
+  print(f"{root}")
+  for title, header, rows in (
+      ("datasets", ["path", "source", "train queries (pairs)", "validation", "test",
+                    "tracks"], datasets),
+      ("ID maps", ["path", "strategy", "IDs", "tracks", "task"], id_maps),
+      ("trained models", ["workdir", "task", "step", "final loss", "val hits@10",
+                          "checkpoint"], models),
+      ("predictions", ["file", "system", "split", "queries"], predictions)):
+    print(f"\n{title}" + ("" if rows else ": none"))
+    if rows:
+      print(_table(header, rows))
+
+
+def task_name(dataset: str, strategy: str) -> str:
+  """The SeqIO task of a run's ID map (as tasks.task_name, kept TF-free for `list`)."""
+  slug = lambda x: re.sub(r"[^0-9a-zA-Z]+", "_", x).strip("_").lower()  # pylint: disable=unnecessary-lambda-assignment
+  return f"text2tracks_{slug(dataset)}_{slug(strategy)}"
+
+
+def _table(header, rows) -> str:
+  widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+  return "\n".join("  " + "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
+                   for r in [header] + rows)
+
+
+def _configure_logging():
+  """The library's INFO lines (word2vec and dictionary learning progress among
+  them) and gensim word2vec's progress, on stderr; the root logger is left alone."""
+  for name, level in (("text2tracks_jax", logging.INFO), ("gensim.models.word2vec", logging.INFO)):
+    logger = logging.getLogger(name)
+    if any(isinstance(h, _StderrHandler) for h in logger.handlers):
+      continue
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    if name.startswith("gensim"):
+      handler.addFilter(_word2vec_progress)
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+class _StderrHandler(logging.StreamHandler):
+  """Writes to the `sys.stderr` of the moment (not the one at creation)."""
+
+  @property
+  def stream(self):
+    return sys.stderr
+
+  @stream.setter
+  def stream(self, _):
+    pass
+
+
+def _word2vec_progress(record) -> bool:
+  """gensim's per-epoch and periodic PROGRESS lines (rate), as `word2vec: ...`."""
+  message = record.getMessage()
+  if record.levelno >= logging.WARNING:
+    return True
+  if not message.startswith("EPOCH"):
+    return False
+  record.msg, record.args = f"word2vec: {message}", None
+  return True
+
+
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="text2tracks",
@@ -230,12 +464,16 @@ def build_parser() -> argparse.ArgumentParser:
   sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
   p = sub.add_parser("prepare", help="raw source -> prepared dataset (catalog + splits)")
-  p.add_argument("--source", required=True, choices=["synthetic", "mpd", "cpcd", "jsonl"])
+  p.add_argument("--source", required=True, choices=["synthetic", "mpd", "cpcd", "jsonl"],
+                 help="synthetic world, Spotify MPD slices, CPCD conversations, or generic "
+                      "JSONL (query, tracks)")
   p.add_argument("--out", required=True, help="output dataset directory (a new or empty "
                  "directory, or a prepared dataset with --overwrite)")
   p.add_argument("--overwrite", action="store_true",
                  help="replace the prepared dataset at --out (anything else there is refused)")
-  p.add_argument("--preset", default="demo", help="synthetic world preset (demo, paper, ...)")
+  p.add_argument("--preset", default="demo", help="synthetic world preset: "
+                 + ", ".join(SYNTHETIC_PRESETS) + " (default %(default)s; tiny takes seconds, "
+                 "demo about a minute)")
   p.add_argument("--input", help="input file or directory (mpd, cpcd, jsonl)")
   p.add_argument("--catalog", help="catalog JSONL for --source jsonl")
   p.add_argument("--max_slices", type=int, help="mpd: read only the first N slice files")
@@ -250,11 +488,12 @@ def build_parser() -> argparse.ArgumentParser:
                  help="file sources: split shares (hash of the normalised query)")
   p.add_argument("--on-error", "--on_error", dest="on_error", default="raise",
                  choices=["raise", "skip"], help="bad records: stop (default) or skip+count")
-  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--seed", type=int, default=0,
+                 help="world and split seed (default 0)")
   p.set_defaults(func=_cmd_prepare)
 
   p = sub.add_parser("build-ids", help="data + ID strategy phi -> ID map")
-  _add_gin_flags(p)
+  _add_gin_flags(p, "--gin.sparse_coding.dictionary_size=256")
   p.add_argument("--data", required=True, help="prepared dataset directory")
   p.add_argument("--strategy", choices=ID_STRATEGIES,
                  help="ID strategy phi (or set build_ids.strategy in a gin file)")
@@ -267,23 +506,31 @@ def build_parser() -> argparse.ArgumentParser:
                       "trained on the old map will refuse to run")
   p.set_defaults(func=_cmd_build_ids)
 
-  p = sub.add_parser("train", help="train the Flax T5 on a SeqIO task (gin-configured)")
-  _add_gin_flags(p)
+  p = sub.add_parser("train", help="train the Flax T5 on a SeqIO task (gin-configured)",
+                     description=_TRAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+  _add_gin_flags(p, "--gin.train.max_steps=2000")
   p.set_defaults(func=_cmd_train)
 
   p = sub.add_parser("infer", help="diverse beam search over a split -> predictions JSONL")
   p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
-  p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+  p.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                 help="split to decode (default test)")
   p.add_argument("--out", help="predictions JSONL (default WORKDIR/predictions.SPLIT.jsonl)")
-  _add_gin_flags(p)
+  _add_compilation_cache_flag(p)
+  _add_gin_flags(p, "--gin.infer.batch_size=64 or --gin.infer.diversity_penalty=0.5")
   p.set_defaults(func=_cmd_infer)
 
-  p = sub.add_parser("recommend", help="top tracks for one prompt")
+  p = sub.add_parser("recommend", help="top tracks for prompts (arguments, or stdin: one a line)",
+                     description="Top tracks for each prompt. Without PROMPT arguments, prompts "
+                     "are read from stdin, one a line (interactively on a terminal): the model "
+                     "loads and compiles once for all of them.")
   p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
   p.add_argument("--top_n", type=int, default=10,
                  help="tracks to show, 1 to the number of beams (20); default 10")
-  p.add_argument("prompt", help='e.g. "old classics for slow dancing"')
-  _add_gin_flags(p)
+  p.add_argument("prompt", nargs="*", help='e.g. "old classics for slow dancing" '
+                 "(none: read prompts from stdin)")
+  _add_compilation_cache_flag(p)
+  _add_gin_flags(p, "--gin.recommend.diversity_penalty=0.5")
   p.set_defaults(func=_cmd_recommend)
 
   p = sub.add_parser("evaluate", help="score predictions: hits@k, nDCG, MRR, artist entropy")
@@ -291,18 +538,21 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--predictions", required=True, nargs="+", metavar="[NAME=]JSONL",
                  help="predictions JSONL files, one per system (name from the file if not given)")
   p.add_argument("--out", required=True, help="output directory for metrics and tables")
-  p.add_argument("--split", default="test", choices=["train", "validation", "test"])
+  p.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                 help="split whose labels score the predictions (default test)")
   p.add_argument("--k", type=int, default=10, help="cut-off (default 10)")
   p.set_defaults(func=_cmd_evaluate)
 
   p = sub.add_parser("baseline", help="popularity, BM25, bi-encoder, co-occurrence baselines")
-  p.add_argument("--name", required=True, choices=BASELINES)
+  p.add_argument("--name", required=True, choices=BASELINES, help="popularity, bm25, biencoder-zs (zero-shot), "
+                 "biencoder-ft (fine-tuned) or cooccurrence (naive Bayes on title words)")
   p.add_argument("--data", required=True, help="prepared dataset directory")
   p.add_argument("--out", required=True, help="predictions JSONL to write")
-  p.add_argument("--split", default="test", choices=["train", "validation", "test"])
-  p.add_argument("--top_n", type=int, default=10)
-  p.add_argument("--seed", type=int, default=0)
-  _add_gin_flags(p)
+  p.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                 help="split to rank (default test)")
+  p.add_argument("--top_n", type=int, default=10, help="tracks per query (default 10)")
+  p.add_argument("--seed", type=int, default=0, help="seed (bi-encoder fine-tuning; default 0)")
+  _add_gin_flags(p, "--gin.bm25.k1=1.2 or --gin.biencoder.epochs=2")
   p.set_defaults(func=_cmd_baseline)
 
   p = sub.add_parser("diagnose", help="search error vs model error: every ID scored exactly "
@@ -316,9 +566,15 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--ids_per_chunk", type=int, default=256, help="IDs per jitted call")
   p.set_defaults(func=_cmd_diagnose)
 
+  p = sub.add_parser("list", help="a run's datasets, ID maps, tasks, trained models and "
+                                  "predictions, as tables")
+  p.add_argument("run_dir", metavar="DIR", help="a run directory (RUN/data, RUN/ids/..., "
+                 "train workdirs, predictions), or any directory above artifacts")
+  p.set_defaults(func=_cmd_list)
+
   p = sub.add_parser("experiment", help="run a gin-configured experiment end to end")
   p.add_argument("--workdir", required=True, help="experiment directory (re-running resumes)")
-  _add_gin_flags(p)
+  _add_gin_flags(p, "--gin.run_experiment.seed=1")
   p.set_defaults(func=_cmd_experiment)
   return parser
 
@@ -329,6 +585,9 @@ def main(argv=None) -> int:
     argv, bindings = _split_gin_bindings(argv)
     args = build_parser().parse_args(argv)  # argparse exits 2 on its own
     args.gin_bindings = bindings
+    _configure_logging()
+    if args.verb in _TF_VERBS:
+      quiet_tensorflow()
     from text2tracks_jax.data.dataset import DatasetError  # pylint: disable=import-outside-toplevel
     from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
     try:

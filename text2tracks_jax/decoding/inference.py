@@ -308,17 +308,37 @@ def check_top_n(top_n: int, num_beams: int):
                      f"({num_beams}), got {top_n}")
 
 
-def print_recommendations(workdir, prompt: str, top_n: int = 10, file=None, **kwargs):
+@gin.configurable("recommend", denylist=["workdir", "prompts", "file"])
+def print_recommendations(workdir, prompts, top_n: int = 10, file=None, *, num_beams: int = 20,
+                          num_beam_groups: int = 5, diversity_penalty: float = 0.25,
+                          constrained: bool = True, distinct: bool = True) -> list:
+  """`text2tracks recommend`: loads the model once and prints a top-`top_n`
+  table for each prompt (gin name `recommend`; decoding options as `infer`'s).
+
+  `prompts`: a string, or an iterable of them read as they come (e.g. stdin
+  lines); each is decoded alone, so every prompt runs the one program
+  compiled for the first. Blank prompts are skipped. Returns the results.
+  """
   file = file or sys.stdout
-  check_top_n(top_n, kwargs.get("num_beams", 20))
+  check_top_n(top_n, num_beams)
   rec = Recommender.load(workdir)
-  (result,) = rec.recommend([prompt], top_n=top_n, warn=lambda m: print(m, file=sys.stderr),
-                            **kwargs)
-  print(f"{'#':>3}  {'track':<12} {'artist':<28} title", file=file)
-  for i, t in enumerate(result["track_ids"], 1):
-    artist, title = rec.catalog.get(t, ("?", "?"))
-    print(f"{i:>3}  {t:<12} {artist[:28]:<28} {title}", file=file)
-  return result
+  results = []
+  for prompt in [prompts] if isinstance(prompts, str) else prompts:
+    if not prompt.strip():
+      continue
+    (result,) = rec.recommend([prompt], top_n=top_n, num_beams=num_beams,
+                              num_beam_groups=num_beam_groups,
+                              diversity_penalty=diversity_penalty, constrained=constrained,
+                              distinct=distinct, warn=lambda m: print(m, file=sys.stderr))
+    if not isinstance(prompts, str):
+      print(f"\n{prompt}", file=file)
+    print(f"{'#':>3}  {'track':<12} {'artist':<28} title", file=file)
+    for i, t in enumerate(result["track_ids"], 1):
+      artist, title = rec.catalog.get(t, ("?", "?"))
+      print(f"{i:>3}  {t:<12} {artist[:28]:<28} {title}", file=file)
+    file.flush()
+    results.append(result)
+  return results
 
 
 def validation_eval_fn(recommender: Recommender, examples, batch_size: int = 32, k: int = 10):

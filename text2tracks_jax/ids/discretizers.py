@@ -31,13 +31,18 @@ choices as scikit-learn's per-row OMP.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import string
+import time
 import warnings
 
 import gin
 import numpy as np
 
 from text2tracks_jax.ids.embeddings import l2_normalize
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_S = 10.0  # a progress line at most this often during a long fit
 
 
 @dataclasses.dataclass
@@ -216,16 +221,41 @@ def sparse_coding(x: np.ndarray, *, seed: int = 0, trusted: np.ndarray | None = 
       fit_algorithm=fit_algorithm, dict_init=init_dictionary(fit_x, dictionary_size, rng),
       transform_algorithm="omp", transform_n_nonzero_coefs=num_nonzero,
       random_state=seed, shuffle=False)
+  log.info("sparse coding: fitting %d atoms on %d rows (%d mini-batches of %d)...",
+           dictionary_size, len(fit_x), max_iter * -(-len(fit_x) // batch_size), batch_size)
+  start = time.perf_counter()
+  learner.set_params(callback=_FitProgress("sparse coding"))
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lars/cd convergence chatter
     learner.fit(fit_x)
   dictionary = learner.components_.astype(np.float32)  # [s, d], unit rows
+  log.info("sparse coding: dictionary fitted in %.1fs; coding %d rows with %d atoms each",
+           time.perf_counter() - start, len(xc), num_nonzero)
   atoms, signs, filled = encode_sparse(xc, dictionary, num_nonzero, encoder, learner)
   tokens = np.where(signs > 0, atoms, atoms + dictionary_size).astype(np.int32)
   return Codes(tokens, signed_lexicon(dictionary_size), config,
                arrays={"dictionary": dictionary, "center": mean},
                info={"rows_filled": int(filled.sum()), "fit_rows": len(rows),
                      "fit_steps": int(getattr(learner, "n_steps_", 0))})
+
+
+class _FitProgress:
+  """MiniBatchDictionaryLearning's callback: a line (step, rate, ETA) every
+  PROGRESS_EVERY_S seconds; it only reads the fit's state."""
+
+  def __init__(self, what: str):
+    self.what = what
+    self.start = self.last = time.perf_counter()
+
+  def __call__(self, env: dict):
+    now = time.perf_counter()
+    if now - self.last < PROGRESS_EVERY_S:
+      return
+    self.last = now
+    done, total = env["i"] + 1, env["n_steps"]
+    rate = done / max(now - self.start, 1e-9)
+    log.info("%s: mini-batch %d/%d, %.1f/s, ETA %.0fs", self.what, done, total, rate,
+             (total - done) / rate)
 
 
 def encode_sparse(xc: np.ndarray, dictionary: np.ndarray, num_nonzero: int,

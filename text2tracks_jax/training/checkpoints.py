@@ -49,6 +49,15 @@ class Checkpointer:
     self.manager.close()
 
 
+def latest_step(directory):
+  """The latest complete checkpoint step under `directory`, or None; creates nothing."""
+  directory = _absolute(directory)
+  if not directory.is_dir():
+    return None
+  steps = ocp.utils.checkpoint_steps(directory)
+  return max(steps) if steps else None
+
+
 def abstract_like(tree, shardings):
   """ShapeDtypeStructs of `tree` (arrays or structs) carrying `shardings`."""
   return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),

@@ -12,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import tqdm
 
 from text2tracks_jax.training.input_pipeline import TokenizedExamples
 
@@ -28,12 +31,13 @@ def _pad(rows, length: int) -> np.ndarray:
 
 def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
                        targets_length: int | None = None, cache_dir=None,
-                       log=print) -> TokenizedExamples:
+                       log=print, progress: bool = True) -> TokenizedExamples:
   """Tokenized (inputs, targets) of `task_name`/`split` as padded int32 arrays.
 
   Inputs are padded to the longest query rounded up to a multiple of 8, and
   truncated at `inputs_length`; `targets_length=None` uses the longest target
-  (EOS included).
+  (EOS included). Says what it does: loaded from the cache, or built with a
+  progress bar (pairs, pairs/s) on stderr unless `progress=False`.
   """
   cache = None
   if cache_dir is not None:
@@ -41,16 +45,25 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
                          .encode()).hexdigest()[:12]
     cache = Path(cache_dir) / f"{task_name}.{split}.{key}.npz"
     if cache.exists():
-      return TokenizedExamples.load(cache)
+      examples = TokenizedExamples.load(cache)
+      log(f"{split} examples of {task_name}: {len(examples):,} from the cache {cache}")
+      return examples
   import seqio  # pylint: disable=import-outside-toplevel
   import tasks  # pylint: disable=import-outside-toplevel,unused-import
   task = seqio.get_mixture_or_task(task_name)
   ds = task.get_dataset(sequence_length=None, split=split, shuffle=False, seed=0,
                         use_cached=False)
+  log(f"building the {split} examples of {task_name}: each (query, ID) pair tokenized by "
+      "SeqIO" + (", cached for later runs" if cache is not None else "") + "...")
+  start = time.perf_counter()
   inputs, targets = [], []
-  for ex in ds.as_numpy_iterator():
-    inputs.append(ex["inputs"])
-    targets.append(ex["targets"])
+  with tqdm.tqdm(ds.as_numpy_iterator(), desc=f"{split} examples", unit=" pairs",
+                 file=sys.stderr, disable=not progress, mininterval=2.0,
+                 dynamic_ncols=True) as bar:
+    for ex in bar:
+      inputs.append(ex["inputs"])
+      targets.append(ex["targets"])
+  log(f"built {len(inputs):,} {split} examples in {time.perf_counter() - start:.1f}s")
   if not inputs:
     raise ValueError(f"task {task_name} split {split} has no examples")
   longest_target = max(len(t) for t in targets)

@@ -8,7 +8,9 @@ Defaults follow the paper: AdamW, learning rate 5e-4, batch size 64, 20
 epochs. The model is trained from scratch, or fine-tuned from a local Hugging
 Face / Flan-T5 directory (`pretrained`), its vocabulary grown for the ID
 strategy's new tokens. Re-running the same command resumes from the last
-checkpoint.
+checkpoint; re-running a finished run says so and trains nothing. The run
+ends with a summary (steps, final loss, last validation scores, checkpoint,
+the commands to run next), also written to WORKDIR/train_summary.json.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shlex
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -26,8 +30,8 @@ from etils import epath
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.decoding import constraints
 from text2tracks_jax.models import configs, network, partitioning
-from text2tracks_jax.training import distributed, input_pipeline, optimizers, task_data
-from text2tracks_jax.training import fingerprints
+from text2tracks_jax.training import checkpoints, distributed, fingerprints, input_pipeline
+from text2tracks_jax.training import optimizers, task_data
 from text2tracks_jax.training.trainer import TrainConfig, Trainer
 
 
@@ -137,6 +141,12 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           "devices": jax.device_count(), "processes": jax.process_count(),
           "pretrained": pretrained, "trie_loss": trie_loss, "fingerprints": inputs,
           "gin_config": gin.config_str()}
+  done = checkpoints.latest_step(workdir / "checkpoints")
+  if done is not None and done >= total_steps:
+    log(f"{workdir} is complete: checkpoint step {done} of {total_steps}, nothing to train "
+        "(raise train.max_steps or train.num_epochs to train further)")
+    _log_summary(workdir, _read_json(workdir / SUMMARY_FILE) or {"step": done}, log)
+    return info
   if jax.process_index() == 0:
     _write_json(workdir / "train_config.json", info)
   unit = (f" queries x {group_targets} target slots ({len(examples):,} query groups)"
@@ -154,13 +164,42 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
                                 eval_every_steps=eval_every_steps),
                     mesh=partitioning.create_mesh(num_partitions), writer=writer,
                     init_params=init_params, eval_fn=eval_fn, trie=trie, log=log)
+  start = time.time()
   try:
     trainer.fit(examples, total_steps, schedule)
   finally:
     trainer.close()
     if writer is not None:
       writer.close()
+  last = trainer.last_scalars
+  summary = {"task": task, "step": total_steps, "total_steps": total_steps,
+             "seconds": round(time.time() - start, 1), "final_loss": last.get("loss"),
+             "validation": {k[len("validation_"):]: v for k, v in last.items()
+                            if k.startswith("validation_")},
+             "checkpoint": f"{trainer.checkpointer.directory}/{total_steps}"}
+  if jax.process_index() == 0:
+    _write_json(workdir / SUMMARY_FILE, summary)
+  _log_summary(workdir, summary, log)
   return info
+
+
+SUMMARY_FILE = "train_summary.json"
+
+
+def _log_summary(workdir, summary: dict, log):
+  """The run's outcome and the commands to run next."""
+  loss = summary.get("final_loss")
+  scores = ", ".join(f"{k} {v:.3f}" for k, v in sorted(summary.get("validation", {}).items())
+                     if k in ("hits@10", "recall@10"))
+  took = f" in {summary['seconds']:.0f}s" if summary.get("seconds") is not None else ""
+  log(f"done: {summary['step']:,} steps{took}"
+      + (f"; final loss {loss:.4f}" if loss is not None else "")
+      + (f"; validation {scores}" if scores else ""))
+  checkpoint = summary.get("checkpoint") or f"{workdir}/checkpoints/{summary['step']}"
+  log(f"checkpoint: {checkpoint}")
+  w = shlex.quote(str(workdir))
+  log(f"next: text2tracks infer --workdir {w}    # predictions for the test split\n"
+      f"      text2tracks recommend --workdir {w} \"old classics for slow dancing\"")
 
 
 def _check_task(task: str, run_dir, registered):
@@ -210,6 +249,10 @@ def _metric_writer(workdir: epath.Path):
   from clu import metric_writers  # pylint: disable=import-outside-toplevel
   return metric_writers.create_default_writer(
       str(workdir / "tensorboard"), just_logging=jax.process_index() > 0, asynchronous=False)
+
+
+def _read_json(path: epath.Path):
+  return json.loads(path.read_text()) if path.exists() else None
 
 
 def _write_json(path: epath.Path, obj):
