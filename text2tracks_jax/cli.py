@@ -256,8 +256,8 @@ the model; the rest is yours):
   train.run_dir       the run directory (RUN/data, RUN/ids/<strategy>) the task is of
 
 How long: train_tiny.gin trains 20 epochs (the paper's); on the demo world that
-is ~29k steps, hours on a 2-core CPU. --gin.train.max_steps=N or
---gin.train.num_epochs=X bounds it; each log line gives examples/s and the ETA.
+is ~29k steps of 64 pairs, 1-2 hours on a 2-core CPU. --gin.train.max_steps=N
+or --gin.train.num_epochs=X bounds it; each log line gives examples/s and the ETA.
 
 Example (tiny world, a few minutes on a CPU):
   text2tracks prepare --source synthetic --preset tiny --out runs/tiny/data
