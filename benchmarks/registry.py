@@ -8,7 +8,7 @@ import importlib
 
 MODULES = ("benchmarks.bench_data", "benchmarks.bench_ids", "benchmarks.bench_tasks",
            "benchmarks.bench_training", "benchmarks.bench_decoding",
-           "benchmarks.bench_decode_ids")
+           "benchmarks.bench_decode_ids", "benchmarks.bench_sharding")
 
 BENCHMARKS = {}
 for _name in MODULES:
