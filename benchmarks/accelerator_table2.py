@@ -77,11 +77,11 @@ def export(run_dir: Path, bundle: Path):
 
 # -- run (accelerator) -----------------------------------------------------------
 def _load(bundle: Path, strategy: str):
-  from text2tracks_jax.decoding import constraints  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.ids import prefix_trie  # pylint: disable=import-outside-toplevel
   arrays = np.load(bundle / f"{strategy}.npz")
   with gzip.open(bundle / f"{strategy}.json.gz", "rt") as f:
     meta = json.load(f)
-  trie = constraints.PrefixTrie(**{f: arrays[f"trie_{f}"] for f in TRIE_FIELDS}, **meta["trie"])
+  trie = prefix_trie.PrefixTrie(**{f: arrays[f"trie_{f}"] for f in TRIE_FIELDS}, **meta["trie"])
   return arrays, meta, trie
 
 

@@ -57,12 +57,12 @@ def _tries(run: Path, vocab_size: int, target_vocab) -> dict:
   """strategy -> (PrefixTrie, number of IDs, mean tokens per ID with EOS)."""
   import jax  # pylint: disable=import-outside-toplevel
   from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import constraints  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.ids import prefix_trie  # pylint: disable=import-outside-toplevel
   out = {}
   for strategy in STRATEGIES:
     id_map = ids.load_id_map(run / "ids" / strategy)
     sequences = [target_vocab.encode(s) + [1] for s in sorted(id_map.id_to_tracks)]
-    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
+    trie = prefix_trie.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
     out[strategy] = (jax.device_put(trie), len(sequences),
                      float(np.mean([len(s) for s in sequences])))
   return out

@@ -251,13 +251,13 @@ def semantic_ids(num_ids: int, vocab: int, levels: int = 3, codes: int = 256,
 
 def _semantic_trie(vocab: int, num_ids: int):
   import jax  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import constraints  # pylint: disable=import-outside-toplevel
-  return jax.device_put(constraints.build_trie(semantic_ids(num_ids, vocab), vocab_size=vocab))
+  from text2tracks_jax.ids import prefix_trie  # pylint: disable=import-outside-toplevel
+  return jax.device_put(prefix_trie.build_trie(semantic_ids(num_ids, vocab), vocab_size=vocab))
 
 
 def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
   import jax  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import constraints  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.ids import prefix_trie  # pylint: disable=import-outside-toplevel
   path = _checkpoint(workdir, size)
   model, params = _load(path)
   vocab = model.config.vocab_size
@@ -265,7 +265,7 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
   num_ids = 20_000 if quick else 200_000
   ids = semantic_ids(num_ids, vocab)
   start = time.perf_counter()
-  trie = constraints.build_trie(ids, vocab_size=vocab)
+  trie = prefix_trie.build_trie(ids, vocab_size=vocab)
   build_s = time.perf_counter() - start
   trie = jax.device_put(trie)
   rng = np.random.default_rng(1)
@@ -284,7 +284,7 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
                                      catalog_mask=catalog),
   }
   # A dense [nodes, V] table only fits a small trie: compare it on one.
-  small_trie = constraints.build_trie(ids[:2000], vocab_size=vocab, dense_table=True)
+  small_trie = prefix_trie.build_trie(ids[:2000], vocab_size=vocab, dense_table=True)
   variants["small_trie_dense_table"] = run(constraint=jax.device_put(small_trie), vocab_mask=True)
   variants["small_trie_scatter"] = run(constraint=jax.device_put(small_trie.replace(
       dense_table=None)), vocab_mask=True)
@@ -293,8 +293,8 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
   overhead = lambda name, base="none": (best[name] - best[base]) / best[base]
   free = variants["none"]()
   constrained = variants["trie"]()
-  invalid_free = constraints.invalid_share(trie, np.asarray(free.sequences))
-  invalid_trie = constraints.invalid_share(trie, np.asarray(constrained.sequences),
+  invalid_free = prefix_trie.invalid_share(trie, np.asarray(free.sequences))
+  invalid_trie = prefix_trie.invalid_share(trie, np.asarray(constrained.sequences),
                                            np.asarray(constrained.scores))
   headline = {
       "ids": int(trie.num_leaves), "trie_nodes": int(trie.num_nodes),

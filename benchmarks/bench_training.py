@@ -59,7 +59,7 @@ def _grouped_worker(steps: int) -> dict:
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
 
-  from text2tracks_jax.decoding import constraints  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.ids import prefix_trie  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.models import configs, network  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import optimizers, trainer  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training.input_pipeline import (  # pylint: disable=import-outside-toplevel
@@ -68,7 +68,7 @@ def _grouped_worker(steps: int) -> dict:
   rng = np.random.default_rng(0)
   vocab, k, queries = 9216, 8, 32
   ids = np.unique(rng.integers(8192, vocab, (20_000, 3)), axis=0)  # semantic-ID shaped
-  trie = constraints.build_trie(ids, vocab_size=vocab)
+  trie = prefix_trie.build_trie(ids, vocab_size=vocab)
   inputs = np.zeros((queries, 24), np.int32)  # demo queries: ~8 of 24 tokens
   inputs[:, :8] = rng.integers(3, 8000, (queries, 8))
   inputs[:, 8] = 1

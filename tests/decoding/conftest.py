@@ -7,7 +7,7 @@ os.environ.setdefault("USE_TF", "0")
 import numpy as np  # pylint: disable=wrong-import-position
 import pytest  # pylint: disable=wrong-import-position
 
-from text2tracks_jax.decoding import constraints  # pylint: disable=wrong-import-position
+from text2tracks_jax.ids import prefix_trie  # pylint: disable=wrong-import-position
 from text2tracks_jax.models import hf_import, network  # pylint: disable=wrong-import-position
 
 VOCAB = 100
@@ -63,4 +63,4 @@ def id_trie():
     length = int(rng.choice([1, 2, 3], p=[0.1, 0.4, 0.5]))
     ids.add((first,) + tuple(int(x) for x in rng.integers(2, VOCAB, length - 1)))
   ids = sorted(ids)
-  return ids, constraints.build_trie(ids, vocab_size=VOCAB)
+  return ids, prefix_trie.build_trie(ids, vocab_size=VOCAB)

@@ -13,7 +13,8 @@ import jax  # pylint: disable=wrong-import-position
 import numpy as np  # pylint: disable=wrong-import-position
 import pytest  # pylint: disable=wrong-import-position
 
-from text2tracks_jax.decoding import constraints, generation  # pylint: disable=wrong-import-position
+from text2tracks_jax.decoding import generation  # pylint: disable=wrong-import-position
+from text2tracks_jax.ids import prefix_trie  # pylint: disable=wrong-import-position
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -99,7 +100,7 @@ def test_constrained_matches_hf_prefix_allowed_tokens_fn(hf_and_ours, encoder_to
     del batch_id
     node = 0
     for token in prefix.tolist()[1:]:
-      node = int(constraints.find_child(numpy_trie, np.array(node), np.array(token), xp=np))
+      node = int(prefix_trie.find_child(numpy_trie, np.array(node), np.array(token), xp=np))
     lo, hi = trie.row_ptr[node], trie.row_ptr[node + 1]
     return trie.child_token[lo:hi].tolist() or [0]  # off the trie: any (score is -inf)
 
@@ -113,4 +114,4 @@ def test_constrained_matches_hf_prefix_allowed_tokens_fn(hf_and_ours, encoder_to
   np.testing.assert_array_equal(np.isfinite(np.asarray(got.scores)), finite)
   np.testing.assert_array_equal(np.asarray(got.sequences)[finite], want_seqs[finite])
   np.testing.assert_allclose(np.asarray(got.scores)[finite], want_scores[finite], atol=1e-4)
-  assert (constraints.lookup_leaves(trie, want_seqs[finite]) >= 0).all()
+  assert (prefix_trie.lookup_leaves(trie, want_seqs[finite]) >= 0).all()

@@ -12,7 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from text2tracks_jax.decoding import beam_search, constraints, generation
+from text2tracks_jax.decoding import beam_search, generation
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network
 
 SETTINGS = dict(num_beams=6, num_beam_groups=3, diversity_penalty=0.5, max_new_tokens=6)
@@ -28,13 +29,13 @@ def test_constraint_keeps_every_result_a_valid_id(hf_and_ours, encoder_tokens, i
   _, trie = id_trie
   free = _run(hf_and_ours, encoder_tokens)
   assert free.leaves is None
-  assert constraints.invalid_share(trie, free.sequences, free.scores) > 0.5
+  assert prefix_trie.invalid_share(trie, free.sequences, free.scores) > 0.5
   out = _run(hf_and_ours, encoder_tokens, constraint=trie)
   assert out.sequences.shape == (3, 6, 6) and out.scores.shape == (3, 6)
   assert np.isfinite(out.scores).all()
   assert (np.diff(out.scores, axis=1) <= 0).all()  # best first
-  assert constraints.invalid_share(trie, out.sequences, out.scores) == 0.0
-  np.testing.assert_array_equal(out.leaves, constraints.lookup_leaves(trie, out.sequences))
+  assert prefix_trie.invalid_share(trie, out.sequences, out.scores) == 0.0
+  np.testing.assert_array_equal(out.leaves, prefix_trie.lookup_leaves(trie, out.sequences))
 
 
 def test_candidate_logits_equal_dense_masked_path_under_catalog_filter(
@@ -42,7 +43,7 @@ def test_candidate_logits_equal_dense_masked_path_under_catalog_filter(
   ids, trie = id_trie
   rng = np.random.default_rng(3)
   allowed = rng.random((3, trie.num_leaves)) < 0.3
-  allowed[2] = constraints.leaf_mask(trie, ids[:4])  # very few IDs: filler results
+  allowed[2] = prefix_trie.leaf_mask(trie, ids[:4])  # very few IDs: filler results
   dense = _run(hf_and_ours, encoder_tokens, constraint=trie, catalog_mask=allowed,
                normalize="legal")
   cand = _run(hf_and_ours, encoder_tokens, constraint=trie, catalog_mask=allowed,
@@ -65,7 +66,7 @@ def test_candidate_logits_equal_dense_masked_path_under_catalog_filter(
 @pytest.mark.slow
 def test_shared_catalog_mask(hf_and_ours, encoder_tokens, id_trie):
   ids, trie = id_trie
-  allowed = constraints.leaf_mask(trie, ids[::5])
+  allowed = prefix_trie.leaf_mask(trie, ids[::5])
   out = _run(hf_and_ours, encoder_tokens, constraint=trie, catalog_mask=allowed)
   assert np.isfinite(out.scores).all() and all(allowed[l] for l in out.leaves.ravel())
   with pytest.raises(ValueError, match="catalog_mask has shape"):

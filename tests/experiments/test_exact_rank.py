@@ -9,7 +9,8 @@ import pytest
 
 from text2tracks_jax import cli
 from text2tracks_jax.data.dataset import Example
-from text2tracks_jax.decoding import constraints, generation, inference
+from text2tracks_jax.decoding import generation, inference
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.experiments import exact_rank
 from text2tracks_jax.ids.id_map import IdMap
 from text2tracks_jax.models import configs, network
@@ -37,7 +38,7 @@ def mixed_ids():
     length = int(rng.integers(1, 4))
     ids.add((int(rng.integers(2, 8)),) + tuple(int(x) for x in rng.integers(2, 12, length - 1)))
   ids = sorted(ids)
-  return ids, constraints.build_trie(ids, vocab_size=VOCAB)
+  return ids, prefix_trie.build_trie(ids, vocab_size=VOCAB)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ def test_leaf_paths_spell_every_id_in_leaf_order(mixed_ids):
   for t in range(trie.max_length):
     live = tokens[:, t] > 0
     assert (nodes[live, t] == node[live]).all() and (nodes[~live, t] == trie.sink).all()
-    node = np.where(live, constraints.find_child(trie, node, tokens[:, t], xp=np), node)
+    node = np.where(live, prefix_trie.find_child(trie, node, tokens[:, t], xp=np), node)
   assert (np.asarray(trie.terminal_leaf)[node] == np.arange(len(ids))).all()
 
 
@@ -157,7 +158,7 @@ def recommender(model_params):
   for i, s in enumerate(id_strings):
     id_to_tracks[s] = [f"t{i}a", f"t{i}b"] if i % 3 == 0 else [f"t{i}a"]
     track_to_id.update({t: s for t in id_to_tracks[s]})
-  trie = constraints.build_trie(seqs, vocab_size=VOCAB)
+  trie = prefix_trie.build_trie(seqs, vocab_size=VOCAB)
   id_map = IdMap("test", track_to_id, id_to_tracks, [], {})
   return inference.Recommender(model, params, _WordVocab(), None, id_map, trie, id_strings,
                                inputs_length=8, catalog={})

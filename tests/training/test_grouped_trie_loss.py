@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from text2tracks_jax.decoding import constraints
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import configs, network
 from text2tracks_jax.training import optimizers, trainer
 from text2tracks_jax.training.input_pipeline import (TokenizedExamples, encdec_features,
@@ -54,7 +54,7 @@ def test_group_by_query_puts_every_pair_in_one_slot(k):
 def test_trie_cross_entropy_matches_brute_force_and_has_finite_gradients():
   rng = np.random.default_rng(1)
   vocab, dim = 40, 8
-  data = trainer.TrieLossData.build(constraints.build_trie(IDS, vocab_size=vocab))
+  data = trainer.TrieLossData.build(prefix_trie.build_trie(IDS, vocab_size=vocab))
   assert data.id_tokens.tolist() == [1, 5, 6, 7, 9, 11, 12]
   targets = np.array([[5, 9, 11, 1], [12, 1, 0, 0], [6, 7, 1, 0]], np.int32)
   weights = (targets > 0).astype(np.float32)
@@ -78,7 +78,7 @@ def test_trie_cross_entropy_matches_brute_force_and_has_finite_gradients():
 
 
 def test_targets_outside_the_trie_are_refused():
-  trie = constraints.build_trie(IDS, vocab_size=40)
+  trie = prefix_trie.build_trie(IDS, vocab_size=40)
   ok = _pairs(10)
   trainer.check_targets_in_trie(ok, trie)
   trainer.check_targets_in_trie(group_by_query(ok, 4), trie)
@@ -97,7 +97,7 @@ def test_grouped_step_has_the_loss_of_its_pairs(tmp_path, use_trie):
   grouped = group_by_query(ex, 4)
   cfg = configs.get_config("tiny", vocab_size=128, dropout_rate=0.0, num_encoder_layers=1,
                            num_decoder_layers=1)
-  trie = constraints.build_trie(IDS, vocab_size=128) if use_trie else None
+  trie = prefix_trie.build_trie(IDS, vocab_size=128) if use_trie else None
   schedule = optimizers.learning_rate_schedule(10, learning_rate=1e-2)
   make = lambda name: trainer.Trainer(
       network.T5Model(cfg), optimizers.create_optimizer(schedule, name="sgd"), tmp_path / name,

@@ -39,7 +39,7 @@ for all groups at once. Each beam first keeps its best 2K + (G-1)*K next
 tokens (one top-k over the vocabulary, on chunk maxima first); the penalty
 lowers at most (G-1)*K tokens, so every group's exact top 2K is among them.
 
-Beyond HF: a prefix-trie constraint (`constraints.PrefixTrie`; each beam then
+Beyond HF: a prefix-trie constraint (`prefix_trie.PrefixTrie`; each beam then
 chooses among its node's children), per-query catalog filters over the trie's
 leaves, logits for the legal tokens only (`candidate_logits`), and
 `distinct_across_groups` (no two hypotheses of a query are the same sequence;
@@ -67,7 +67,7 @@ import numpy as np
 from flax import traverse_util
 from jax import lax
 
-from text2tracks_jax.decoding import constraints as constraints_lib
+from text2tracks_jax.ids import prefix_trie
 
 Array = jax.Array
 PyTree = Any
@@ -376,7 +376,7 @@ def _top_slots(values: Array, valid: Optional[Array], m: Optional[int],
 
 
 def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
-                       trie: Optional[constraints_lib.PrefixTrie],
+                       trie: Optional[prefix_trie.PrefixTrie],
                        counts: Optional[Array], first: bool):
   """Runs the decoder; returns (`_Scores`, the decoder cache after the step)."""
   b, g, k = cfg.batch, cfg.groups, cfg.group_size
@@ -423,12 +423,12 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
 
   # At least 2 slots, so that a group always has 2K candidates (extra slots: -inf).
   width = max(2, trie.root_degree if first else trie.max_degree)
-  win_tok, win_node, win_valid = constraints_lib.children_window(trie, nodes, width)
+  win_tok, win_node, win_valid = prefix_trie.children_window(trie, nodes, width)
   if counts is not None:  # catalog filter (one shared row, or one per query)
     query = jnp.arange(rows) // (1 if unexpanded else g * k)
     if counts.shape[0] == 1:
       query = jnp.zeros_like(query)
-    win_valid &= constraints_lib.subtree_allowed(trie, counts, win_node, query)
+    win_valid &= prefix_trie.subtree_allowed(trie, counts, win_node, query)
   window = (win_node, win_valid) if cfg.distinct else (None, None)
   legal = cfg.normalize == "legal"
 
@@ -438,12 +438,12 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     if trie.dense_table is not None and counts is None and trie.dense_table.shape[1] == vocab:
       mask = jnp.asarray(trie.dense_table)[nodes]
     else:
-      mask = constraints_lib.scatter_mask(win_tok, win_valid, vocab)
+      mask = prefix_trie.scatter_mask(win_tok, win_valid, vocab)
     shift, norm = _normalizer(logits, mask if legal else None)
     index = _top_slots(logits, mask, m, None)
     node = None
     if index is not None:  # the trie children of the kept tokens
-      node = constraints_lib.find_child(trie, nodes[:, None], index)
+      node = prefix_trie.find_child(trie, nodes[:, None], index)
     return finish(logits, mask, shift, norm, None, node, index=index), new_cache
 
   # Select over each beam's children window: slot j = j-th child (by token).
@@ -453,7 +453,7 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     # all rows (one small matmul), then each beam's children by rank.
     depth_tokens = lax.dynamic_index_in_dim(jnp.asarray(trie.depth_vocab), t, 0, False)
     logits, new_cache = call(depth_tokens[None, :depth_width])  # [R, Wd]
-    ranks = constraints_lib.children_ranks(trie, nodes, width)
+    ranks = prefix_trie.children_ranks(trie, nodes, width)
     logits = jnp.take_along_axis(logits, ranks, axis=-1)
     shift, norm = _normalizer(logits, win_valid)
   elif cfg.candidate_logits and width <= trie.vocab_size // 4:
@@ -570,7 +570,7 @@ def _group_update(cfg: _Config, trie, t: Array, sc: _Scores, top_scores: Array,
     if trie is None:
       return jnp.zeros_like(tokens)
     if sc.node is None:
-      return constraints_lib.find_child(trie, jnp.take_along_axis(live_nodes, beams, -1), tokens)
+      return prefix_trie.find_child(trie, jnp.take_along_axis(live_nodes, beams, -1), tokens)
     return jnp.take_along_axis(flat(sc.node), index, axis=-1)
 
   new_nodes = child_nodes(new_beam, new_tokens, pick(top_index))
@@ -722,7 +722,7 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
            alpha: Optional[float] = None, early_stopping: Union[bool, str] = False,
            max_decode_len: Optional[int] = None, num_return_sequences: Optional[int] = None,
            cache_offset: int = 0, initial_index: Optional[Array] = None,
-           constraint: Optional[constraints_lib.PrefixTrie] = None,
+           constraint: Optional[prefix_trie.PrefixTrie] = None,
            catalog_mask: Optional[Array] = None, distinct_across_groups: bool = False,
            candidate_logits: bool = False, normalize: Optional[str] = None,
            vocab_mask: bool = False, pad_id: int = 0, expand_first_step: bool = True,
@@ -748,7 +748,7 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
     cache_offset: batch axis of the cache leaves (1 for scanned layers).
     initial_index: T5X prefill lengths; only zeros (no prompt) are supported;
       when given, `cache_index` leaves are expanded per beam too.
-    constraint: a `constraints.PrefixTrie`: only tokens that extend a valid ID
+    constraint: a `prefix_trie.PrefixTrie`: only tokens that extend a valid ID
       prefix are allowed, EOS only after a complete ID.
     catalog_mask: [B, num_leaves] or [num_leaves] (shared: cheaper) bool: the
       IDs each query may return (needs `constraint`). Its prefix sums cost
@@ -828,7 +828,7 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
     if mask.shape not in ((1, constraint.num_leaves), (batch, constraint.num_leaves)):
       raise ValueError(f"catalog_mask has shape {mask.shape}; expected [{batch}, "
                        f"{constraint.num_leaves}] or [{constraint.num_leaves}]")
-    counts = constraints_lib.leaf_counts(mask)
+    counts = prefix_trie.leaf_counts(mask)
 
   g, k = cfg.groups, cfg.group_size
   init_scores = jnp.where(jnp.arange(k) == 0, 0.0, INIT_OFFSET).astype(jnp.float32)

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from jax.sharding import Mesh
 
 from text2tracks_jax.decoding import beam_search
-from text2tracks_jax.decoding import constraints as constraints_lib
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network, partitioning
 
 # Cache entries that are the same for every beam of a query (kept at B rows).
@@ -86,7 +86,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
              num_beam_groups: int = 1, diversity_penalty: float = 0.0,
              length_penalty: float = 1.0, early_stopping: Union[bool, str] = False,
              max_new_tokens: int, num_return_sequences: Optional[int] = None,
-             constraint: Optional[constraints_lib.PrefixTrie] = None,
+             constraint: Optional[prefix_trie.PrefixTrie] = None,
              catalog_mask=None, distinct_across_groups: bool = False,
              lm_head: str = "dense", normalize: Optional[str] = None,
              vocab_mask: bool = False, eos_id: int = 1,
@@ -102,7 +102,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
     num_beams, num_beam_groups, diversity_penalty, length_penalty,
       early_stopping, max_new_tokens, num_return_sequences: as Hugging Face
       `generate` (see `beam_search.search`).
-    constraint: a `constraints.PrefixTrie` of the valid IDs (or None). Every
+    constraint: a `prefix_trie.PrefixTrie` of the valid IDs (or None). Every
       finite-score result is then a complete valid ID, provided
       `max_new_tokens >= constraint.max_length` (checked).
     catalog_mask: [B, num_leaves] bool, IDs allowed per query, or

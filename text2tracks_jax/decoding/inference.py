@@ -39,7 +39,8 @@ import numpy as np
 from etils import epath
 from jax.sharding import NamedSharding, PartitionSpec
 
-from text2tracks_jax.decoding import constraints, generation
+from text2tracks_jax.decoding import generation
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network, partitioning
 from text2tracks_jax.training import distributed
 
@@ -53,7 +54,7 @@ class Recommender:
   input_vocab: object
   target_vocab: object
   id_map: object
-  trie: constraints.PrefixTrie
+  trie: prefix_trie.PrefixTrie
   leaf_ids: list
   inputs_length: int
   catalog: dict
@@ -88,7 +89,7 @@ class Recommender:
     task, id_map, id_strings, sequences, trie = _task_ids(run_dir, task_name,
                                                           model.config.vocab_size)
     leaf_ids = [None] * trie.num_leaves
-    for s, leaf in zip(id_strings, constraints.lookup_leaves(trie, sequences)):
+    for s, leaf in zip(id_strings, prefix_trie.lookup_leaves(trie, sequences)):
       leaf_ids[int(leaf)] = s
     cat = PreparedDataset.load(run_dir / "data").catalog(
         ["track_id", "title", "artist_name"]).to_pydict()
@@ -181,14 +182,14 @@ def _task_ids(run_dir: Path, task_name: str, vocab_size: int):
   registered task of `run_dir`."""
   import tasks  # pylint: disable=import-outside-toplevel
   task, id_map, id_strings, sequences = tasks.id_token_sequences(run_dir, task_name)
-  trie = constraints.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
+  trie = prefix_trie.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
   return task, id_map, id_strings, sequences, trie
 
 
 @gin.configurable
 @functools.lru_cache(maxsize=4)
 def task_trie(run_dir: str = gin.REQUIRED, task: str = gin.REQUIRED,
-              vocab_size: int = gin.REQUIRED) -> constraints.PrefixTrie:
+              vocab_size: int = gin.REQUIRED) -> prefix_trie.PrefixTrie:
   """The prefix trie of every ID of `task` (registered, from `run_dir`) for a
   `vocab_size`-row model: the decoding constraint where the model is not ours,
   e.g. upstream T5X (`diverse_beam_search.constraint = @inference.task_trie()`,

@@ -76,8 +76,9 @@ from jax import lax
 
 from text2tracks_jax.data.dataset import SPLITS, DatasetError, PreparedDataset
 from text2tracks_jax.data.errors import InputError
-from text2tracks_jax.decoding import constraints, inference
+from text2tracks_jax.decoding import inference
 from text2tracks_jax.evaluation import metrics
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network
 
 # Beam search settings of the comparison: `Recommender.recommend`'s defaults.
@@ -114,7 +115,7 @@ class Chunk:
   rep_block: int
 
 
-def leaf_paths(trie: constraints.PrefixTrie):
+def leaf_paths(trie: prefix_trie.PrefixTrie):
   """Every leaf's token sequence and node path, read back from the trie arrays.
 
   Returns:
@@ -148,7 +149,7 @@ def leaf_paths(trie: constraints.PrefixTrie):
   return tokens, nodes
 
 
-def chunk_plan(trie: constraints.PrefixTrie, ids_per_chunk: int, queries_per_batch: int = 1,
+def chunk_plan(trie: prefix_trie.PrefixTrie, ids_per_chunk: int, queries_per_batch: int = 1,
                max_logits_bytes: int = 1 << 27) -> list:
   """Cuts the trie's leaves into `Chunk`s and picks where each node's
   normaliser is computed.
@@ -234,7 +235,7 @@ def _node_legal_logsumexp(hidden, kernel, trie, nodes, float32_logits: bool):
   """hidden [Q, R, D] at trie nodes [R] -> logsumexp over each node's children's
   logits [Q, R] (the `normalize="legal"` distribution of a trie-loss model)."""
   width = max(trie.root_degree, trie.max_degree)
-  children, _, valid = constraints.children_window(trie, nodes, width)  # [R, W]
+  children, _, valid = prefix_trie.children_window(trie, nodes, width)  # [R, W]
   dtype = jnp.float32 if float32_logits else hidden.dtype
   columns = jnp.take(kernel, children, axis=1).astype(dtype)  # [D, R, W]
   logits = jnp.einsum("qrd,drw->qrw", hidden.astype(dtype), columns,
@@ -281,7 +282,7 @@ def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, trie, *, 
 
 
 def exact_scores(model: network.T5Model, params, encoder_input_tokens,
-                 trie: constraints.PrefixTrie, *, queries_per_batch: int = 8,
+                 trie: prefix_trie.PrefixTrie, *, queries_per_batch: int = 8,
                  ids_per_chunk: int = 256, max_logits_bytes: int = 1 << 27,
                  normalize: str = "vocab", progress: bool = False) -> np.ndarray:
   """log p(ID | query) of every ID of `trie` for every query, by teacher forcing.
@@ -293,7 +294,7 @@ def exact_scores(model: network.T5Model, params, encoder_input_tokens,
   Args:
     model, params: a `network.T5Model` and its parameters.
     encoder_input_tokens: [B, S] int query tokens (0 = padding).
-    trie: the valid IDs (`constraints.build_trie`), leaves in lexicographic
+    trie: the valid IDs (`prefix_trie.build_trie`), leaves in lexicographic
       order; its vocab_size must be the model's.
     queries_per_batch: Q, queries scored together.
     ids_per_chunk: C, IDs per jitted call. Peak memory grows with Q * C * T.

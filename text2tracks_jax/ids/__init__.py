@@ -12,6 +12,8 @@ One module per kind of phi, one for the artifact:
   id_map.py        the artifact: track -> ID, ID -> tracks by popularity, new tokens
   tokenizer.py     SentencePiece + whole new tokens: splitting and counting
   stats.py         tokens per ID, collisions, prefix sharing
+  prefix_trie.py   the tokenized IDs as a flattened prefix trie (JAX arrays): what
+                   constrained decoding and the trie loss walk; not imported here
   build.py         build_ids(): dataset in, artifact out; the CLI verb
 
     from text2tracks_jax import ids

@@ -28,7 +28,7 @@ import jax
 from etils import epath
 
 from text2tracks_jax.data.errors import InputError
-from text2tracks_jax.decoding import constraints
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import configs, network, partitioning
 from text2tracks_jax.training import checkpoints, distributed, fingerprints, input_pipeline
 from text2tracks_jax.training import optimizers, task_data
@@ -128,7 +128,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
       raise ValueError("trie_loss needs run_dir (the trie is built from the run's ID map)")
     import tasks  # pylint: disable=import-outside-toplevel
     sequences = tasks.id_token_sequences(run_dir, task)[3]
-    trie = constraints.build_trie(sequences, eos_id=1, vocab_size=model_config.vocab_size)
+    trie = prefix_trie.build_trie(sequences, eos_id=1, vocab_size=model_config.vocab_size)
   init_params = _pretrained_params(pretrained, model_config, seed) if pretrained else None
   writer = _metric_writer(workdir)
   info = {"task": task, "run_dir": str(Path(run_dir).absolute()) if run_dir else None,

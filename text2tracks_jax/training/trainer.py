@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from flax import linen as nn
 
-from text2tracks_jax.decoding import constraints
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network, partitioning
 from text2tracks_jax.training.checkpoints import Checkpointer, abstract_like
 from text2tracks_jax.training.input_pipeline import BatchIterator, TokenizedExamples
@@ -61,12 +61,12 @@ class TrieLossData:
     semantic ID, so the head costs ~C/V of the dense one).
   column [V] int32: position of each token in `id_tokens`, -1 if absent.
   """
-  trie: constraints.PrefixTrie
+  trie: prefix_trie.PrefixTrie
   id_tokens: jax.Array
   column: jax.Array
 
   @classmethod
-  def build(cls, trie: constraints.PrefixTrie) -> "TrieLossData":
+  def build(cls, trie: prefix_trie.PrefixTrie) -> "TrieLossData":
     id_tokens = np.unique(np.asarray(trie.child_token)).astype(np.int32)
     column = np.full(trie.vocab_size, -1, np.int32)
     column[id_tokens] = np.arange(len(id_tokens), dtype=np.int32)
@@ -97,10 +97,10 @@ def trie_cross_entropy(hidden, lm_kernel, targets, weights, data: TrieLossData, 
   nodes = []
   for t in range(length):  # the path of each target through the trie; T is small
     nodes.append(node)
-    node = constraints.find_child(trie, node, targets[:, t])
+    node = prefix_trie.find_child(trie, node, targets[:, t])
   nodes = jnp.stack(nodes, axis=1)  # [N, T]
   logits = network.dense_logits(hidden, jnp.take(lm_kernel, data.id_tokens, axis=1))  # [N, T, C]
-  tokens, _, valid = constraints.children_window(trie, nodes.reshape(-1), width)  # [N*T, W]
+  tokens, _, valid = prefix_trie.children_window(trie, nodes.reshape(-1), width)  # [N*T, W]
   flat = logits.reshape(batch * length, -1)
   children = jnp.take_along_axis(flat, jnp.maximum(data.column[tokens], 0), axis=-1)
   # A finite fill: rows without children (padding after EOS) keep finite gradients.
@@ -111,11 +111,11 @@ def trie_cross_entropy(hidden, lm_kernel, targets, weights, data: TrieLossData, 
   return jnp.sum(loss * weights), jnp.sum(weights)
 
 
-def check_targets_in_trie(examples, trie: constraints.PrefixTrie):
+def check_targets_in_trie(examples, trie: prefix_trie.PrefixTrie):
   """Raises unless every target row (0-padded, EOS-terminated) is a valid ID."""
   targets = np.asarray(examples.targets).reshape(-1, examples.targets.shape[-1])
   targets = targets[targets[:, 0] != 0]  # empty slots of grouped examples
-  bad = np.flatnonzero(constraints.lookup_leaves(trie, targets) < 0)
+  bad = np.flatnonzero(prefix_trie.lookup_leaves(trie, targets) < 0)
   if len(bad):
     raise ValueError(f"{len(bad):,} train targets are not IDs of the trie (first: "
                      f"{targets[bad[0]].tolist()}): the trie must come from the task's ID map")
@@ -152,7 +152,7 @@ class Trainer:
                workdir, config: TrainConfig, mesh=None, writer=None,
                eval_fn: Optional[Callable[[Any, int], dict]] = None,
                init_params: Optional[Any] = None,
-               trie: Optional[constraints.PrefixTrie] = None,
+               trie: Optional[prefix_trie.PrefixTrie] = None,
                log: Callable[[str], None] = print,
                rules: Optional[partitioning.LogicalRules] = None):
     if trie is not None and config.label_smoothing:

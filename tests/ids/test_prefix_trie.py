@@ -7,14 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from text2tracks_jax.decoding import constraints
+from text2tracks_jax.ids import prefix_trie
 
 IDS = [[5, 7, 9], [5, 7, 3], [5, 2], [8], [5, 7, 9, 1], [4, 4, 4, 4]]
 
 
 @pytest.fixture(scope="module")
 def trie():
-  return constraints.build_trie(IDS, vocab_size=12)
+  return prefix_trie.build_trie(IDS, vocab_size=12)
 
 
 def _children(trie, node):
@@ -50,57 +50,57 @@ def test_structure_dfs_order_and_leaf_ranges(trie):
 
 
 def test_lookups(trie):
-  assert constraints.lookup_ids(trie, IDS).tolist() == [3, 2, 1, 4, 3, 0]
+  assert prefix_trie.lookup_ids(trie, IDS).tolist() == [3, 2, 1, 4, 3, 0]
   generated = np.array([[5, 7, 9, 1, 0], [5, 7, 1, 0, 0], [0, 8, 1, 0, 0],  # BOS is skipped
                         [5, 2, 0, 0, 0], [4, 4, 4, 4, 1], [8, 1, 5, 5, 5]])
-  assert constraints.lookup_leaves(trie, generated).tolist() == [3, -1, 4, -1, 0, 4]
-  assert constraints.lookup_leaves(trie, [[5, 2, 1], [8, 1, 0, 0]]).tolist() == [1, 4]
-  assert constraints.invalid_share(trie, generated) == pytest.approx(2 / 6)
+  assert prefix_trie.lookup_leaves(trie, generated).tolist() == [3, -1, 4, -1, 0, 4]
+  assert prefix_trie.lookup_leaves(trie, [[5, 2, 1], [8, 1, 0, 0]]).tolist() == [1, 4]
+  assert prefix_trie.invalid_share(trie, generated) == pytest.approx(2 / 6)
   scores = np.array([0.0, -np.inf, 0.0, -np.inf, 0.0, 0.0])
-  assert constraints.invalid_share(trie, generated, scores) == 0.0
-  assert constraints.leaf_mask(trie, [[8], [5, 2, 1]]).tolist() == [False, True, False, False, True]
+  assert prefix_trie.invalid_share(trie, generated, scores) == 0.0
+  assert prefix_trie.leaf_mask(trie, [[8], [5, 2, 1]]).tolist() == [False, True, False, False, True]
   with pytest.raises(ValueError, match="not in the trie"):
-    constraints.leaf_mask(trie, [[6]])
+    prefix_trie.leaf_mask(trie, [[6]])
 
 
 @pytest.mark.parametrize("bad, match", [([[3, 0, 4]], "padding"), ([[3, 1, 4]], "EOS"),
                                         ([[]], "empty"), ([], "no valid IDs")])
 def test_bad_ids_are_refused(bad, match):
   with pytest.raises(ValueError, match=match):
-    constraints.build_trie(bad)
+    prefix_trie.build_trie(bad)
 
 
 def test_vocab_size_is_checked():
   with pytest.raises(ValueError, match="outside the vocabulary"):
-    constraints.build_trie([[3, 40]], vocab_size=32)
+    prefix_trie.build_trie([[3, 40]], vocab_size=32)
 
 
 def test_find_child_matches_brute_force_numpy_and_jax():
   rng = np.random.default_rng(0)
   ids = [list(rng.integers(2, 60, rng.integers(1, 5))) for _ in range(300)]
-  trie = constraints.build_trie(ids, vocab_size=60)
+  trie = prefix_trie.build_trie(ids, vocab_size=60)
   nodes = np.repeat(np.arange(trie.num_nodes + 1), 60)
   tokens = np.tile(np.arange(60), trie.num_nodes + 1)
   want = np.array([_children(trie, n).get(t, trie.sink) for n, t in zip(nodes, tokens)])
-  np.testing.assert_array_equal(constraints.find_child(trie, nodes, tokens, xp=np), want)
-  got = jax.jit(lambda tr, n, t: constraints.find_child(tr, n, t))(trie, nodes, tokens)
+  np.testing.assert_array_equal(prefix_trie.find_child(trie, nodes, tokens, xp=np), want)
+  got = jax.jit(lambda tr, n, t: prefix_trie.find_child(tr, n, t))(trie, nodes, tokens)
   np.testing.assert_array_equal(got, want)
 
 
 def test_window_mask_dense_table_and_catalog_filter(trie):
   nodes = jnp.arange(trie.num_nodes + 1)
   width = max(trie.root_degree, trie.max_degree)
-  tokens, kids, valid = jax.jit(constraints.children_window, static_argnums=2)(trie, nodes, width)
-  mask = constraints.scatter_mask(tokens, valid, trie.vocab_size)
+  tokens, kids, valid = jax.jit(prefix_trie.children_window, static_argnums=2)(trie, nodes, width)
+  mask = prefix_trie.scatter_mask(tokens, valid, trie.vocab_size)
   np.testing.assert_array_equal(mask, trie.with_dense_table().dense_table)
   for n in range(trie.num_nodes + 1):
     want = _children(trie, n)
     got = {int(t): int(c) for t, c, v in zip(tokens[n], kids[n], valid[n]) if v}
     assert got == want
   # Catalog filter: only leaves 1 ([5, 2]) and 4 ([8]) allowed.
-  allowed = jnp.asarray(constraints.leaf_mask(trie, [[5, 2], [8]]))[None]
-  counts = constraints.leaf_counts(allowed)
-  ok = np.asarray(constraints.subtree_allowed(trie, counts, nodes[None]))[0]
+  allowed = jnp.asarray(prefix_trie.leaf_mask(trie, [[5, 2], [8]]))[None]
+  counts = prefix_trie.leaf_counts(allowed)
+  ok = np.asarray(prefix_trie.subtree_allowed(trie, counts, nodes[None]))[0]
   want = [any(l in (1, 4) for l in range(trie.leaf_lo[n], trie.leaf_hi[n]))
           for n in range(trie.num_nodes + 1)]
   np.testing.assert_array_equal(ok, want)
@@ -111,17 +111,17 @@ def test_build_scales_to_many_ids():
   """500k semantic-ID-like IDs (3 codes of 256 + EOS) build in seconds."""
   rng = np.random.default_rng(0)
   codes = rng.integers(2, 258, (500_000, 3))
-  trie = constraints.build_trie(codes, vocab_size=300)
+  trie = prefix_trie.build_trie(codes, vocab_size=300)
   assert trie.num_leaves == len({tuple(c) for c in codes.tolist()})
   assert trie.root_degree == 256 and trie.max_degree <= 256
   sample = codes[:1000]
-  leaves = constraints.lookup_ids(trie, sample)
+  leaves = prefix_trie.lookup_ids(trie, sample)
   assert (leaves >= 0).all()
   assert len(set(leaves.tolist())) == len({tuple(c) for c in sample.tolist()})
 
 
 def test_small_exhaustive_round_trip():
   ids = [list(p) for n in (1, 2) for p in itertools.product([2, 3, 4], repeat=n)]
-  trie = constraints.build_trie(ids)
+  trie = prefix_trie.build_trie(ids)
   assert trie.num_leaves == len(ids) and trie.vocab_size == 5
-  assert sorted(constraints.lookup_ids(trie, ids).tolist()) == list(range(len(ids)))
+  assert sorted(prefix_trie.lookup_ids(trie, ids).tolist()) == list(range(len(ids)))

@@ -1,4 +1,5 @@
-"""Prefix-trie constraints over the valid track IDs, flattened into arrays.
+"""The valid track IDs as a prefix trie, flattened into arrays: what constrained
+decoding (`decoding/`) and the trie loss (`training/trainer.py`) walk.
 
 Every valid ID is a token sequence ending with EOS. Their prefixes form a trie;
 a beam's constraint state is its trie node, and the tokens it may generate next
