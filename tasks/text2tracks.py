@@ -35,6 +35,22 @@ from text2tracks_jax.evaluation import metrics
 
 DEFAULT_BASE_VOCAB_SIZE = 8000
 CONTENT_STRATEGIES = ("artist-name-track-name",)
+# task name -> the artifacts it reads ("data", "id_map", "vocabulary" paths),
+# filled by `register_run`: see `task_inputs`.
+_TASK_INPUTS: dict = {}
+
+
+def task_inputs(name: str) -> dict | None:
+  """{"data": RUN/data, "id_map": RUN/ids/<strategy>, "vocabulary": its
+  spiece.model} of a task registered by `register_run` in this process (the
+  `_shared` variants included), or None (a mixture, another project's task)."""
+  return _TASK_INPUTS.get(name)
+
+
+def expands(split: str) -> bool:
+  """Whether a query of `split` becomes one pair per relevant track (train) or
+  one pair with its first track (validation, test)."""
+  return split == "train"
 
 
 def task_name(dataset: str, strategy: str) -> str:
@@ -63,7 +79,7 @@ def _source(prepared: PreparedDataset) -> seqio.FunctionDataSource:
         "track_ids": tf.RaggedTensor.from_row_lengths(
             tf.constant(tracks.flatten().to_pylist(), tf.string),
             tf.constant(np.diff(tracks.offsets.to_numpy()), tf.int64)),
-        "expand": tf.fill([table.num_rows], split == "train"),
+        "expand": tf.fill([table.num_rows], expands(split)),
     })
 
   return seqio.FunctionDataSource(
@@ -150,7 +166,7 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
   shared_model = vocabularies.build_id_model(
       base_vocabulary_model(run_dir, prepared, any_content, base_vocab_size, base_spm),
       all_tokens, run_dir / "vocab" / "shared" / "spiece.model", num_extra_ids)
-  for id_map in id_maps:
+  for id_dir, id_map in zip(id_dirs, id_maps):
     base = base_vocabulary_model(run_dir, prepared, id_map.strategy in CONTENT_STRATEGIES,
                                  base_vocab_size, base_spm)
     model = vocabularies.build_id_model(base, id_map.new_tokens,
@@ -159,6 +175,8 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
     name = task_name(dataset, id_map.strategy)
     for task, model_path in ((name, model), (f"{name}_shared", shared_model)):
       _register_task(task, source, id_map, model_path)
+      _TASK_INPUTS[task] = {"data": run_dir / "data", "id_map": id_dir,
+                            "vocabulary": Path(model_path)}
     names.append(name)
     shared.append(f"{name}_shared")
   seqio.MixtureRegistry.remove(f"text2tracks_{_slug(dataset)}")
