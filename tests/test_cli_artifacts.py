@@ -245,7 +245,7 @@ def test_train_from_outside_the_repository_fails_in_one_line_as_a_process(traine
 # -- C: a CLI that guides -------------------------------------------------------------
 def test_train_says_what_it_does_and_ends_with_a_summary(trained):
   run, workdir = trained
-  out, err = TRAIN_OUTPUT["out"], TRAIN_OUTPUT["err"]
+  out = TRAIN_OUTPUT["out"]
   order = [f"building the train examples of {TASK}", "built 4,535 train examples",
            "compiling the train step", "first step (compilation included) took",
            f"checkpoint step 2: {workdir}/checkpoints/2", "done: 2 steps", "final loss",
@@ -253,7 +253,8 @@ def test_train_says_what_it_does_and_ends_with_a_summary(trained):
            f"text2tracks recommend --workdir {workdir} \""]
   positions = [out.find(text) for text in order]
   assert -1 not in positions and positions == sorted(positions), out
-  assert re.search(r"train examples: 4535 pairs \[", err.replace("\r", "\n")), err  # tqdm
+  assert re.search(r"4,535 train pairs of [\d,]+ distinct queries and [\d,]+ distinct IDs",
+                   out), out  # the fast path: each distinct query and ID tokenized once
   summary = json.loads((workdir / "train_summary.json").read_text())
   assert summary["step"] == 2 and isinstance(summary["final_loss"], float)
   assert f"final loss {summary['final_loss']:.4f}" in out
