@@ -42,7 +42,7 @@ TRIE_META = ("num_nodes", "num_leaves", "vocab_size", "eos_id", "max_length", "r
 def export(run_dir: Path, bundle: Path):
   import tasks  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import recommender  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.models import configs, network  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import task_data  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training.train import _round_up, _task_vocab_size  # pylint: disable=import-outside-toplevel
@@ -58,7 +58,7 @@ def export(run_dir: Path, bundle: Path):
                                             cache_dir=run_dir / "train" / strategy / "cache")
     vocab = _round_up(_task_vocab_size(name))
     model = network.T5Model(configs.get_config("tiny", vocab_size=vocab))
-    rec = inference.Recommender.for_task(model, None, run_dir, name, info["inputs_length"])
+    rec = recommender.Recommender.for_task(model, None, run_dir, name, info["inputs_length"])
     queries = rec.encode_queries([e.query for e in test], warn=lambda _: None)
     trie = rec.trie
     arrays = {f"trie_{f}": np.asarray(getattr(trie, f)) for f in TRIE_FIELDS}
@@ -87,7 +87,8 @@ def _load(bundle: Path, strategy: str):
 
 def _decode(model, params, trie, queries, meta, penalty, batch_size=64):
   import jax  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import generation, inference  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.decoding import generation  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import recommender  # pylint: disable=import-outside-toplevel
   rows = []
   for i in range(0, len(queries), batch_size):
     chunk = queries[i:i + batch_size]
@@ -99,7 +100,7 @@ def _decode(model, params, trie, queries, meta, penalty, batch_size=64):
     for b in range(len(chunk)):
       decoded = [(meta["leaf_ids"][int(leaf)], score) for leaf, score in zip(leaves[b], scores[b])
                  if leaf >= 0 and np.isfinite(score)]  # constrained: every finite result is an ID
-      rows.append(inference.rank_tracks(decoded, meta["id_to_tracks"], top_n=10))
+      rows.append(recommender.rank_tracks(decoded, meta["id_to_tracks"], top_n=10))
   return rows
 
 

@@ -271,13 +271,14 @@ Example (tiny world, a few minutes on a CPU):
 
 def _cmd_train(args):
   parse_gin(args, ["text2tracks_jax.training.train"])
+  from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
-  train_lib.train()
+  train_lib.train(make_eval_fn=validation.make_eval_fn)
 
 
 def _cmd_infer(args):
-  parse_gin(args, ["text2tracks_jax.decoding.inference"])
-  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  parse_gin(args, ["text2tracks_jax.serving.inference"])
+  from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
   enable_compilation_cache(args.compilation_cache)
   inference.infer(workdir=args.workdir, split=args.split, out=args.out)  # others from gin
 
@@ -286,14 +287,15 @@ def _cmd_recommend(args):
   from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   if args.prompt and not all(p.strip() for p in args.prompt):
     raise InputError("prompt", None, None, "empty prompt: say what you would like to hear")
-  parse_gin(args, ["text2tracks_jax.decoding.inference"])
-  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  # `infer`'s module too, as before: its bindings may stand beside `recommend`'s.
+  parse_gin(args, ["text2tracks_jax.serving.inference"])
+  from text2tracks_jax.serving import recommender  # pylint: disable=import-outside-toplevel
   enable_compilation_cache(args.compilation_cache)
   if not args.prompt:
     prompts = _stdin_prompts()
   else:  # one prompt: one table, no heading
     prompts = args.prompt[0] if len(args.prompt) == 1 else args.prompt
-  inference.print_recommendations(args.workdir, prompts, top_n=args.top_n)
+  recommender.print_recommendations(args.workdir, prompts, top_n=args.top_n)
 
 
 def _stdin_prompts():

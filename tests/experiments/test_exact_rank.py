@@ -9,11 +9,12 @@ import pytest
 
 from text2tracks_jax import cli
 from text2tracks_jax.data.dataset import Example
-from text2tracks_jax.decoding import generation, inference
-from text2tracks_jax.ids import prefix_trie
+from text2tracks_jax.decoding import generation
 from text2tracks_jax.experiments import exact_rank
+from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.ids.id_map import IdMap
 from text2tracks_jax.models import configs, network
+from text2tracks_jax.serving.recommender import Recommender
 
 VOCAB = 64
 
@@ -160,7 +161,7 @@ def recommender(model_params):
     track_to_id.update({t: s for t in id_to_tracks[s]})
   trie = prefix_trie.build_trie(seqs, vocab_size=VOCAB)
   id_map = IdMap("test", track_to_id, id_to_tracks, [], {})
-  return inference.Recommender(model, params, _WordVocab(), None, id_map, trie, id_strings,
+  return Recommender(model, params, _WordVocab(), None, id_map, trie, id_strings,
                                inputs_length=8, catalog={})
 
 

@@ -10,7 +10,7 @@ forcing::
 
 over the ID's tokens including EOS, ranks the IDs by it (each ID expands to
 its tracks in the ID map's order, collisions by train popularity, as
-`inference.rank_tracks` does), and compares that exact ranking with the beam
+`recommender.rank_tracks` does), and compares that exact ranking with the beam
 search ranking of the same model (`Recommender.recommend`, default settings:
 20 beams in 5 groups, homogeneity penalty 0.25, trie-constrained, distinct):
 
@@ -41,7 +41,7 @@ queries then take about 14 and 32 minutes. Peak memory about 1 GB.
 
 Use::
 
-  rec = inference.Recommender.load(workdir)
+  rec = recommender.Recommender.load(workdir)
   scores = exact_rank.exact_scores(rec.model, rec.params, rec.encode_queries(queries),
                                    rec.trie)     # [B, num_leaves] log p(ID | query)
   result = exact_rank.diagnose(rec, examples)    # metrics + per-query rows
@@ -76,10 +76,10 @@ from jax import lax
 
 from text2tracks_jax.data.dataset import SPLITS, DatasetError, PreparedDataset
 from text2tracks_jax.data.errors import InputError
-from text2tracks_jax.decoding import inference
 from text2tracks_jax.evaluation import metrics
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network
+from text2tracks_jax.serving import recommender
 
 # Beam search settings of the comparison: `Recommender.recommend`'s defaults.
 BEAM_DEFAULTS = dict(num_beams=20, num_beam_groups=5, diversity_penalty=0.25,
@@ -366,7 +366,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
   """Exact ranking vs beam search of one model on `examples`.
 
   Args:
-    rec: an `inference.Recommender` (model, params, vocabularies, ID map, trie).
+    rec: an `recommender.Recommender` (model, params, vocabularies, ID map, trie).
     examples: [n] objects with `query_id`, `query` and `track_ids` (relevant).
     k: cut-off of hits@k / recall@k and of the exact top-k ID set.
     queries_per_batch, ids_per_chunk: see `exact_scores`.
@@ -405,7 +405,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
     order = np.argpartition(-row, top_ids - 1)[:top_ids]
     order = order[np.argsort(-row[order], kind="stable")]
     exact_ids = [rec.leaf_ids[i] for i in order]
-    exact = inference.rank_tracks([(s, row[i]) for s, i in zip(exact_ids, order)],
+    exact = recommender.rank_tracks([(s, row[i]) for s, i in zip(exact_ids, order)],
                                   rec.id_map.id_to_tracks, k)
     top1 = beam["generated_ids"][0] if beam["generated_ids"] else None
     top1_leaf = leaf_of.get(top1)
@@ -566,7 +566,7 @@ def run(workdir, split: str = "validation", n: int = 200, out=None, *, k: int = 
   if not steps.is_dir() or not any(p.name.isdigit() for p in steps.iterdir()):
     raise InputError(workdir, None, None, "no checkpoint under checkpoints/: train first")
   try:
-    rec = inference.Recommender.load(workdir)
+    rec = recommender.Recommender.load(workdir)
   except FileNotFoundError as e:
     raise InputError(workdir, None, None, str(e)) from None
   info = json.loads((workdir / "train_config.json").read_text())

@@ -184,22 +184,23 @@ def _train_settings() -> dict:
 def _train(wd: Path, model: str, overrides: dict, log):
   """Trains WORKDIR/train/<model>; a model "<strategy>+" is that strategy with `overrides`."""
   import tasks  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
   task = tasks.task_name(wd.name, model.rstrip("+"))
   info = train_lib.train(workdir=str(wd / "train" / model), task=task, run_dir=str(wd), log=log,
-                         **overrides)
+                         make_eval_fn=validation.make_eval_fn, **overrides)
   keep = ("task", "examples", "total_steps", "batch_size", "num_params", "inputs_length",
           "targets_length")
   return {k: info[k] for k in keep}
 
 
 def _infer_settings(split, overrides: dict) -> dict:
-  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
   return {"split": split, **_bindings(inference.infer), **overrides}
 
 
 def _infer(wd: Path, strategy, split, out, overrides: dict, log):
-  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
   out.parent.mkdir(parents=True, exist_ok=True)
   return inference.infer(workdir=str(wd / "train" / strategy), split=split, out=str(out),
                          log=log, **overrides)

@@ -21,7 +21,7 @@ import math
 import shlex
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import gin
 import jax
@@ -58,7 +58,7 @@ def _pretrained_params(path: str, config: configs.T5Config, seed: int):
   return params
 
 
-@gin.configurable(denylist=["log"])
+@gin.configurable(denylist=["log", "make_eval_fn"])
 def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           model_config: configs.T5Config = gin.REQUIRED, run_dir: Optional[str] = None,
           num_epochs: float = 20, max_steps: Optional[int] = None, batch_size: int = 64,
@@ -70,7 +70,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           pretrained: Optional[str] = None, base_spm: Optional[str] = None,
           num_extra_ids: int = 100, eval_every_steps: int = 0,
           eval_queries: int = 200, trie_loss: bool = False, group_targets: int = 0,
-          log=print) -> dict:
+          log=print, make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
 
   With `pretrained` (a Hugging Face or T5X checkpoint directory), the run's
@@ -80,7 +80,10 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
 
   With `eval_every_steps` (and `run_dir`), the first `eval_queries` validation
   queries are decoded (diverse beam search, constrained) every so many steps and
-  validation hits@10 and friends go to TensorBoard and the console.
+  validation hits@10 and friends go to TensorBoard and the console. The caller
+  supplies the decoding: `make_eval_fn(model, run_dir, task, inputs_length,
+  num_queries, normalize, log)` returns the trainer's `eval_fn(params, step)`
+  (`serving.validation.make_eval_fn`, as the CLI and the experiment runner pass).
 
   With `group_targets` = K > 0, the train pairs are grouped by query
   (`input_pipeline.group_by_query`): a batch is `batch_size` queries, each with
@@ -155,8 +158,11 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
       f"on {jax.device_count()} device(s), {info['num_params'] / 1e6:.1f}M parameters")
   eval_fn = None
   if eval_every_steps and run_dir:
-    eval_fn = _validation_eval(model, run_dir, task, info["inputs_length"], eval_queries,
-                               "legal" if trie_loss else "vocab", log)
+    if make_eval_fn is None:
+      raise ValueError("train.eval_every_steps needs make_eval_fn from the caller (e.g. "
+                       "text2tracks_jax.serving.validation.make_eval_fn)")
+    eval_fn = make_eval_fn(model, run_dir, task, info["inputs_length"], eval_queries,
+                           "legal" if trie_loss else "vocab", log)
   trainer = Trainer(model, optimizer, workdir,
                     TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
                                 z_loss=z_loss, checkpoint_every_steps=checkpoint_every_steps,
@@ -223,21 +229,6 @@ def _input_fingerprints(run_dir, task: str) -> dict:
   import tasks  # pylint: disable=import-outside-toplevel
   return fingerprints.record(data=Path(run_dir) / "data", id_map=tasks.id_map_dir(run_dir, task),
                              vocabulary=vocabulary.sentencepiece_model_file)
-
-
-def _validation_eval(model, run_dir, task, inputs_length, n, normalize, log):
-  from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.decoding import inference  # pylint: disable=import-outside-toplevel
-  rec = inference.Recommender.for_task(model, None, run_dir, task, inputs_length, normalize)
-  examples = list(PreparedDataset.load(Path(run_dir) / "data").examples("validation"))[:n]
-  eval_fn = inference.validation_eval_fn(rec, examples)
-
-  def logged(params, step):
-    scores = eval_fn(params, step)
-    log(f"step {step}: validation hits@10 {scores['validation_hits@10']:.3f} "
-        f"(recall@10 {scores['validation_recall@10']:.3f}, {len(examples)} queries)")
-    return scores
-  return logged
 
 
 def _local_or_none(path: epath.Path):

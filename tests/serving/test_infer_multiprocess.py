@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from text2tracks_jax.decoding import inference
+from text2tracks_jax.serving import inference, recommender
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,13 +87,13 @@ def test_two_processes_write_what_one_process_writes(trained, tmp_path):
 
 @pytest.mark.slow
 def test_task_trie_for_t5x_is_the_recommenders_trie(trained):
-  """`inference.task_trie` (the constraint bound in gin_configs/t5x/) equals the
+  """`recommender.task_trie` (the constraint bound in gin_configs/t5x/) equals the
   trie `text2tracks infer` decodes under."""
   import jax  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
-  rec = inference.Recommender.load(trained)
+  rec = recommender.Recommender.load(trained)
   info = json.loads((trained / "train_config.json").read_text())
-  trie = inference.task_trie(info["run_dir"], info["task"], rec.model.config.vocab_size)
+  trie = recommender.task_trie(info["run_dir"], info["task"], rec.model.config.vocab_size)
   assert trie.num_leaves == len(rec.id_map.id_to_tracks)
   for a, b in zip(jax.tree.leaves(trie), jax.tree.leaves(rec.trie)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -1,48 +1,32 @@
-"""Batch inference and single-prompt recommendations from a trained run.
+"""A trained model with its vocabulary, ID map and trie: `Recommender`.
 
-`infer` reads a training workdir (`train_config.json` + Orbax checkpoints),
-the run's ID map and vocabulary, and writes one JSON line per query::
-
-  {"query_id", "query", "track_ids": [ranked, N], "generated_ids": [...],
-   "scores": [...], "invalid_ids": k}
-
-Each generated ID expands to its tracks (collisions by train popularity),
-duplicates are dropped, and tracks are ranked by beam score. With the
-prefix-trie constraint every generated ID is a real one; without it, the
-share of IDs that match no track is reported.
-
-Under N processes (`python -m launch.local --num_processes N -- text2tracks
-infer ...`, or a TPU/GPU multi-host launch) process p decodes the p-th
-contiguous share of the queries and writes it as a part file beside the
-output; process 0 then concatenates the parts in order (the predictions come
-out in the split's query order, whatever N is), replaces the output in one
-rename and writes the summary. Within a process, batches are split over its
-local devices (data parallel). `workdir` and `out` may be any path
-`etils.epath` opens (local, `gs://...`).
+`Recommender.load(workdir)` reads a training workdir (`train_config.json` +
+Orbax checkpoints) and the run's pinned artifacts; `recommend(queries)` runs
+diverse beam search (`decoding.generation`) and maps the generated IDs back to
+ranked tracks. Also here: `text2tracks recommend` (`print_recommendations`)
+and the trie hook for upstream T5X (`task_trie`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import json
-import os
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
 import gin
 import jax
 import numpy as np
-from etils import epath
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding
 
+import tasks
+from text2tracks_jax.data.dataset import PreparedDataset
+from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.decoding import generation
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network, partitioning
-from text2tracks_jax.training import distributed
+from text2tracks_jax.training import checkpoints, fingerprints
 
 
 @dataclasses.dataclass
@@ -70,7 +54,6 @@ class Recommender:
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
     """From a training workdir's latest (or given) checkpoint; `InputError` if
     there is none, or if the data, ID map or vocabulary it was trained on changed."""
-    from text2tracks_jax.training import checkpoints, fingerprints  # pylint: disable=import-outside-toplevel
     info = fingerprints.read_train_config(workdir)
     fingerprints.check_inputs(workdir, info)
     config, params, _ = checkpoints.load_trained(workdir, step)
@@ -82,8 +65,6 @@ class Recommender:
   def for_task(cls, model, params, run_dir, task_name: str, inputs_length: int,
                normalize: str = "vocab") -> "Recommender":
     """Vocabulary, ID map, trie and catalog of `task_name` in `run_dir`."""
-    import tasks  # pylint: disable=import-outside-toplevel
-    from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
     run_dir = Path(run_dir)
     tasks.register_run(run_dir)
     task, id_map, id_strings, sequences, trie = _task_ids(run_dir, task_name,
@@ -180,7 +161,6 @@ def rank_tracks(decoded, id_to_tracks, top_n: int) -> dict:
 def _task_ids(run_dir: Path, task_name: str, vocab_size: int):
   """(task, ID map, sorted ID strings, their token sequences with EOS, trie) of a
   registered task of `run_dir`."""
-  import tasks  # pylint: disable=import-outside-toplevel
   task, id_map, id_strings, sequences = tasks.id_token_sequences(run_dir, task_name)
   trie = prefix_trie.build_trie(sequences, eos_id=1, vocab_size=vocab_size)
   return task, id_map, id_strings, sequences, trie
@@ -192,118 +172,13 @@ def task_trie(run_dir: str = gin.REQUIRED, task: str = gin.REQUIRED,
               vocab_size: int = gin.REQUIRED) -> prefix_trie.PrefixTrie:
   """The prefix trie of every ID of `task` (registered, from `run_dir`) for a
   `vocab_size`-row model: the decoding constraint where the model is not ours,
-  e.g. upstream T5X (`diverse_beam_search.constraint = @inference.task_trie()`,
+  e.g. upstream T5X (`diverse_beam_search.constraint = @recommender.task_trie()`,
   see gin_configs/t5x/infer_flan_t5_base.gin). Built once per arguments."""
   return _task_ids(Path(run_dir), task, vocab_size)[4]
 
 
-@gin.configurable(denylist=["log"])
-def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] = None,
-          batch_size: int = 32, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
-          diversity_penalty: float = 0.25, constrained: bool = True, distinct: bool = True,
-          max_queries: Optional[int] = None, log=print) -> dict:
-  """Decodes every query of `split`; writes predictions JSONL and a summary.
-
-  Multi-process: each process decodes its share (see the module docstring);
-  every process returns the same summary.
-  """
-  from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=import-outside-toplevel
-  check_top_n(top_n, num_beams)
-  distributed.initialize()
-  rank, world = jax.process_index(), jax.process_count()
-  rec = Recommender.load(workdir).on_local_devices(batch_size)
-  info = json.loads((epath.Path(workdir) / "train_config.json").read_text())
-  examples = list(PreparedDataset.load(Path(info["run_dir"]) / "data").examples(split))
-  examples = examples[:max_queries] if max_queries else examples
-  out = epath.Path(out) if out else epath.Path(workdir) / f"predictions.{split}.jsonl"
-  out.parent.mkdir(parents=True, exist_ok=True)
-  lo, hi = shard_bounds(len(examples), rank, world)
-  mine = examples[lo:hi]
-  part = _part_path(out, rank, world)
-  start, done = time.time(), 0
-  with part.open("w") as f:
-    for i in range(0, len(mine), batch_size):
-      batch = mine[i:i + batch_size]
-      queries = [e.query for e in batch]
-      queries += queries[-1:] * (batch_size - len(batch))  # same shape for the last batch
-      results = rec.recommend(queries, top_n=top_n, num_beams=num_beams,
-                              num_beam_groups=num_beam_groups,
-                              diversity_penalty=diversity_penalty, constrained=constrained,
-                              distinct=distinct, warn=log)
-      for ex, r in zip(batch, results):
-        f.write(json.dumps({"query_id": ex.query_id, "query": ex.query, **r},
-                           ensure_ascii=False) + "\n")
-      done += len(batch)
-      rate = done / (time.time() - start)
-      share = f" (process {rank}/{world})" if world > 1 else ""
-      log(f"infer {split}{share}: {done}/{len(mine)} queries, {rate:.1f} queries/s, "
-          f"ETA {(len(mine) - done) / max(rate, 1e-9):.0f}s")
-  distributed.barrier("infer: parts written")
-  summary_path = out.with_suffix(".summary.json")
-  if rank == 0:
-    summary = _merge(out, [_part_path(out, r, world) for r in range(world)], len(examples))
-    seconds = time.time() - start
-    summary.update({"split": split, "seconds": round(seconds, 2),
-                    "queries_per_s": round(summary["queries"] / seconds, 2),
-                    "processes": world, "constrained": constrained, "num_beams": num_beams,
-                    "num_beam_groups": num_beam_groups, "diversity_penalty": diversity_penalty,
-                    "predictions": str(out)})
-    _write_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
-  distributed.barrier("infer: merged")
-  summary = json.loads(summary_path.read_text())
-  if rank == 0:
-    log(f"wrote {out}: {summary['queries']} queries, {summary['queries_per_s']} queries/s "
-        f"(compile included), {summary['invalid_id_share']:.1%} of generated IDs match no track")
-  return summary
-
-
-def shard_bounds(n: int, rank: int, world: int):
-  """[lo, hi) of process `rank`'s contiguous share of `n` items (sizes differ by <= 1)."""
-  per, extra = divmod(n, world)
-  lo = rank * per + min(rank, extra)
-  return lo, lo + per + (rank < extra)
-
-
-def _part_path(out: epath.Path, rank: int, world: int) -> epath.Path:
-  if world == 1:
-    return out.parent / f".{out.name}.tmp-{os.getpid()}"
-  return out.parent / f".{out.name}.part-{rank:05d}-of-{world:05d}"
-
-
-def _merge(out: epath.Path, parts, expected: int) -> dict:
-  """Concatenates `parts` (in order) into `out` by one rename and deletes them;
-  returns the summary's counts (queries, invalid ID share)."""
-  merged = parts[0] if len(parts) == 1 else out.parent / f".{out.name}.tmp-{os.getpid()}"
-  queries = invalid = generated = 0
-  with contextlib.ExitStack() as stack:
-    f = stack.enter_context(merged.open("w")) if len(parts) > 1 else None
-    for part in parts:
-      for line in part.read_text().splitlines():
-        row = json.loads(line)
-        queries += 1
-        invalid += row["invalid_ids"]
-        generated += len(row["generated_ids"])
-        if f is not None:
-          f.write(line + "\n")
-  if queries != expected:
-    raise RuntimeError(f"merged {queries} predictions from {len(parts)} part(s), "
-                       f"expected {expected}")
-  merged.replace(out)
-  if len(parts) > 1:
-    for part in parts:
-      part.unlink()
-  return {"queries": queries, "invalid_id_share": invalid / max(generated, 1)}
-
-
-def _write_atomic(path: epath.Path, text: str):
-  tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-  tmp.write_text(text)
-  tmp.replace(path)
-
-
 def check_top_n(top_n: int, num_beams: int):
   """`InputError` unless 1 <= top_n <= num_beams (each beam is one ID)."""
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   if not 1 <= top_n <= num_beams:
     raise InputError("--top_n", None, None, f"must be between 1 and the number of beams "
                      f"({num_beams}), got {top_n}")
@@ -340,44 +215,3 @@ def print_recommendations(workdir, prompts, top_n: int = 10, file=None, *, num_b
     file.flush()
     results.append(result)
   return results
-
-
-def validation_eval_fn(recommender: Recommender, examples, batch_size: int = 32, k: int = 10):
-  """`eval_fn(params, step) -> {"validation_hits@10": ...}` for the trainer.
-
-  Parameters on one device are decoded in place. A train state sharded over
-  several devices or processes is copied to every process first, and each
-  process decodes the queries on its own devices, as `infer` does.
-  """
-  from text2tracks_jax.evaluation import metrics  # pylint: disable=import-outside-toplevel
-  local = recommender.on_local_devices(batch_size)
-
-  def eval_fn(params, step):
-    del step
-    rec = recommender
-    if len({d for x in jax.tree.leaves(params) for d in x.sharding.device_set}) > 1:
-      rec, params = local, _replicate_locally(params, local.batch_sharding)
-    preds = []
-    for i in range(0, len(examples), batch_size):
-      batch = [e.query for e in examples[i:i + batch_size]]
-      n = len(batch)
-      batch += batch[-1:] * (batch_size - n)
-      preds += [r["track_ids"] for r in rec.recommend(batch, top_n=k, params=params,
-                                                      warn=lambda _: None)[:n]]
-    scores = metrics.score_queries(preds, [e.track_ids for e in examples], k)
-    return {f"validation_{name}": value for name, value in scores.items()}
-
-  return eval_fn
-
-
-def _replicate_locally(params, batch_sharding: Optional[NamedSharding]):
-  """A full copy of sharded (possibly multi-process) `params` on this process's
-  devices: replicated over `batch_sharding`'s mesh, else on the default device."""
-  if all(x.is_fully_addressable for x in jax.tree.leaves(params)):
-    host = jax.device_get(params)
-  else:
-    from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
-    host = multihost_utils.process_allgather(params, tiled=True)
-  if batch_sharding is None:
-    return jax.device_put(host)
-  return jax.device_put(host, NamedSharding(batch_sharding.mesh, PartitionSpec()))
