@@ -227,15 +227,33 @@ def _one_line(error) -> str:
 
 
 def _cmd_build_ids(args):
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   try:
-    ids.run_from_args(args)
+    _build_ids(args)
   except (TypeError, ValueError) as e:
     if isinstance(e, InputError):
       raise
     print(f"error: {_message(e)}", file=sys.stderr)
     raise SystemExit(EXIT_BAD_INPUT) from None
+
+
+def _build_ids(args):
+  """`build-ids` from parsed flags: explicit flags win over gin's `build_ids.*`."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  parse_gin(args)
+  kwargs = {k: v for k, v in (("strategy", args.strategy), ("overwrite", args.overwrite),
+                              ("seed", args.seed), ("spm_path", args.spm_path)) if v is not None}
+  strategy = kwargs.get("strategy", gin.get_bindings(ids.build_ids).get("strategy"))
+  if strategy is None:
+    raise SystemExit("error: build-ids needs --strategy (or build_ids.strategy in a gin file); "
+                     f"one of {sorted(ids.STRATEGIES)}")
+  if strategy not in ids.STRATEGIES:
+    raise SystemExit(f"error: unknown strategy {strategy!r}; expected one of "
+                     f"{sorted(ids.STRATEGIES)}")
+  id_map = ids.build_ids(args.data, out_dir=args.out, **kwargs)
+  print(ids.format_stats(id_map))
+  print(f"wrote {args.out}")
 
 
 def _message(error) -> str:

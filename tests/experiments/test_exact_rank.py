@@ -240,7 +240,7 @@ def test_cli_rejects_a_workdir_without_checkpoint_and_an_unknown_split(tmp_path,
   assert len(err) == 1 and "train_config.json" in err[0]
   (tmp_path / "train_config.json").write_text("{}")
   (tmp_path / "checkpoints").mkdir()
-  assert exact_rank.main(["--workdir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+  assert cli.main(["diagnose", "--workdir", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and "no checkpoint" in err[0]
   assert cli.main(["diagnose", "--workdir", str(tmp_path), "--split", "dev"]) == 2

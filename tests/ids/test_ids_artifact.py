@@ -8,8 +8,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from text2tracks_jax import cli
 from text2tracks_jax.ids import build as build_lib
-from text2tracks_jax.ids import build_ids, load_id_map, main_build_ids
+from text2tracks_jax.ids import build_ids, load_id_map
 from text2tracks_jax.ids.id_map import IdMapError, group_collisions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,22 +89,17 @@ def test_missing_map_is_a_clear_error(tmp_path):
 
 def test_cli_with_gin_file_and_bindings(cluster_data, tmp_path, spm_model, capsys):
   out = tmp_path / "ids"
-  rc = main_build_ids(["--data", str(cluster_data), "--out", str(out),
-                       "--spm_path", str(spm_model),
-                       f"--gin_file={GIN_DIR / 'artist_int_track_seq.gin'}",
-                       "--gin.artist_int_track_seq.start=5000",
-                       "--gin.build_ids.seed", "2"])
+  rc = cli.main(["build-ids", "--data", str(cluster_data), "--out", str(out),
+                 "--spm_path", str(spm_model),
+                 f"--gin_file={GIN_DIR / 'artist_int_track_seq.gin'}",
+                 "--gin.artist_int_track_seq.start=5000",
+                 "--gin.build_ids.seed", "2"])
   assert rc == 0
   m = load_id_map(out)
   assert m.strategy == "artist-int-track-seq" and m.manifest["seed"] == 2
   assert min(int(i.split("_")[0]) for i in m.track_to_id.values()) == 5000
   assert "artist_int_track_seq.start = 5000" in m.manifest["gin_config"]
   assert "tokens per ID" in capsys.readouterr().out
-
-
-def test_cli_needs_a_strategy(cluster_data, tmp_path):
-  with pytest.raises(SystemExit, match="needs --strategy"):
-    main_build_ids(["--data", str(cluster_data), "--out", str(tmp_path / "x")])
 
 
 @pytest.mark.parametrize("gin_file", sorted(p.name for p in GIN_DIR.glob("*.gin")))

@@ -47,10 +47,9 @@ Use::
   result = exact_rank.diagnose(rec, examples)    # metrics + per-query rows
   exact_rank.run(workdir, split="validation", n=200, out=DIR)  # + report files
 
-or from the shell (same flags)::
+or from the shell::
 
   text2tracks diagnose --workdir W --split validation --n 200 --out DIR
-  python -m text2tracks_jax.experiments.exact_rank --workdir W --split validation --n 200 --out DIR
 
 Outputs in DIR: `exact_rank.json` (summary and per-query rows) and
 `exact_rank.md` (the table and the interpretation), each written to a
@@ -590,13 +589,3 @@ def run_from_args(args) -> dict:
   """`run` with the flags of `text2tracks diagnose` (defined in cli.py)."""
   return run(args.workdir, args.split, args.n, args.out, k=args.k,
              queries_per_batch=args.queries_per_batch, ids_per_chunk=args.ids_per_chunk)
-
-
-def main(argv=None) -> int:
-  """`python -m text2tracks_jax.experiments.exact_rank`: `text2tracks diagnose`."""
-  from text2tracks_jax import cli  # pylint: disable=import-outside-toplevel
-  return cli.main(["diagnose"] + list(sys.argv[1:] if argv is None else argv))
-
-
-if __name__ == "__main__":
-  sys.exit(main())

@@ -14,7 +14,7 @@ One module per kind of phi, one for the artifact:
   stats.py         tokens per ID, collisions, prefix sharing
   prefix_trie.py   the tokenized IDs as a flattened prefix trie (JAX arrays): what
                    constrained decoding and the trie loss walk; not imported here
-  build.py         build_ids(): dataset in, artifact out; the CLI verb
+  build.py         build_ids(): dataset in, artifact out (`text2tracks build-ids`)
 
     from text2tracks_jax import ids
     id_map = ids.build_ids("runs/demo/data", "semantic-ids-cf", "runs/demo/ids/cf")
@@ -24,11 +24,9 @@ One module per kind of phi, one for the artifact:
     id_map.id_to_tracks['<+12><-3><+7>'] # tracks, most train-popular first
 """
 
-from text2tracks_jax.ids.build import (STRATEGIES, add_arguments, build_ids, format_stats,
-                                       main_build_ids, run_from_args)
+from text2tracks_jax.ids.build import STRATEGIES, build_ids, format_stats
 from text2tracks_jax.ids.id_map import IdMap, IdMapError, load_array, load_id_map
 from text2tracks_jax.ids.tokenizer import TokenSplitter, count_tokens, train_sentencepiece
 
-__all__ = ["STRATEGIES", "IdMap", "IdMapError", "TokenSplitter", "add_arguments", "build_ids",
-           "count_tokens", "format_stats", "load_array", "load_id_map", "main_build_ids",
-           "run_from_args", "train_sentencepiece"]
+__all__ = ["STRATEGIES", "IdMap", "IdMapError", "TokenSplitter", "build_ids", "count_tokens",
+           "format_stats", "load_array", "load_id_map", "train_sentencepiece"]

@@ -12,14 +12,11 @@ strategy takes them (e.g. `vector_size` -> cf_embeddings, `dictionary_size`
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import inspect
 import json
 import logging
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -237,77 +234,3 @@ def format_stats(id_map: id_map_lib.IdMap) -> str:
       f"first token shared: co-occurring {pre['cooccurring']:.3f} vs random "
       f"{pre['random']:.3f} ({ratio})",
       f"tracks not in train: {s['unseen_tracks']:,}; seconds: {s['seconds']['total']}"])
-
-
-def add_arguments(parser: argparse.ArgumentParser):
-  """The flags of `text2tracks build-ids` (gin flags are the CLI's own)."""
-  parser.add_argument("--data", required=True, help="prepared dataset directory")
-  parser.add_argument("--strategy", choices=sorted(STRATEGIES),
-                      help="ID strategy phi (or set build_ids.strategy in a gin file)")
-  parser.add_argument("--out", required=True, help="output ID map directory")
-  parser.add_argument("--seed", type=int, default=None, help="default 0 (or build_ids.seed)")
-  parser.add_argument("--spm_path", help="SentencePiece model for the tokens-per-ID stats")
-  parser.add_argument("--overwrite", action="store_true",
-                      help="replace an existing ID map at --out (anything else is refused)")
-
-
-def run_from_args(args: argparse.Namespace) -> id_map_lib.IdMap:
-  """Runs build-ids from parsed flags.
-
-  Expects `args.data`, `args.out`, optional `args.strategy`, `args.seed`,
-  `args.spm_path`, `args.gin_file` (list of paths) and `args.gin_bindings`
-  (list of "name = value" strings, as `cli._split_gin_bindings` makes).
-  """
-  from text2tracks_jax import cli  # pylint: disable=import-outside-toplevel
-  args.gin_file = list(getattr(args, "gin_file", None) or [])
-  args.gin_bindings = list(getattr(args, "gin_bindings", None) or [])
-  cli.parse_gin(args)  # resolves gin files as every verb does
-  kwargs = {k: v for k, v in (("strategy", getattr(args, "strategy", None)),
-                              ("overwrite", getattr(args, "overwrite", None)),
-                              ("seed", getattr(args, "seed", None)),
-                              ("spm_path", getattr(args, "spm_path", None))) if v is not None}
-  strategy = kwargs.get("strategy", _gin_value(build_ids, "strategy", None))
-  if strategy is None:
-    raise SystemExit("error: build-ids needs --strategy (or build_ids.strategy in a gin file); "
-                     f"one of {sorted(STRATEGIES)}")
-  if strategy not in STRATEGIES:
-    raise SystemExit(f"error: unknown strategy {strategy!r}; expected one of {sorted(STRATEGIES)}")
-  id_map = build_ids(args.data, out_dir=args.out, **kwargs)
-  print(format_stats(id_map))
-  print(f"wrote {args.out}")
-  return id_map
-
-
-def _split_gin_flags(argv):
-  rest, bindings, i = [], [], 0
-  while i < len(argv):
-    arg = argv[i]
-    if arg.startswith("--gin.") and "=" in arg:
-      name, value = arg[len("--gin."):].split("=", 1)
-      bindings.append(f"{name} = {value}")
-    elif arg.startswith("--gin.") and i + 1 < len(argv):
-      bindings.append(f"{arg[len('--gin.'):]} = {argv[i + 1]}")
-      i += 1
-    else:
-      rest.append(arg)
-    i += 1
-  return rest, bindings
-
-
-def main_build_ids(argv=None) -> int:
-  """Standalone entry: `python -m text2tracks_jax.ids.build --data D --strategy S --out O`."""
-  argv = list(sys.argv[1:] if argv is None else argv)
-  argv, bindings = _split_gin_flags(argv)
-  parser = argparse.ArgumentParser(prog="text2tracks build-ids", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  add_arguments(parser)
-  parser.add_argument("--gin_file", action="append", default=[])
-  args = parser.parse_args(argv)
-  args.gin_bindings = bindings
-  logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"))
-  run_from_args(args)
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main_build_ids())
