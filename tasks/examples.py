@@ -66,9 +66,9 @@ def encode(vocabulary: seqio.Vocabulary, strings: list) -> list:
   eos = np.int32(vocabulary.eos_id)
   for i in range(0, len(strings), ENCODE_BATCH):
     ragged = vocabulary.encode_tf(tf.constant(strings[i:i + ENCODE_BATCH], tf.string))
-    values = ragged.flat_values.numpy().astype(np.int32)
     splits = ragged.row_splits.numpy()
-    out.extend(np.append(values[a:b], eos) for a, b in zip(splits[:-1], splits[1:]))
+    values = np.insert(ragged.flat_values.numpy().astype(np.int32), splits[1:], eos)
+    out.extend(np.split(values, (splits + np.arange(len(splits)))[1:-1]))
   return out
 
 
