@@ -46,7 +46,6 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
   (same examples, slower: the reference).
   """
   # TensorFlow and SeqIO are imported on use: `text2tracks --help` stays fast.
-  import seqio  # pylint: disable=import-outside-toplevel
   import tasks  # pylint: disable=import-outside-toplevel
   from tasks import examples as task_examples  # pylint: disable=import-outside-toplevel
   cache, stale = None, []
@@ -71,7 +70,7 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
   else:
     log(f"building the {split} examples of {task_name}: each (query, ID) pair tokenized by "
         "SeqIO" + (", cached for later runs" if cache is not None else "") + "...")
-    pairs = _seqio_pairs(seqio, task_examples, task_name, split, progress)
+    pairs = _seqio_pairs(task_name, split, progress)
   examples = _padded(pairs, task_name, split, inputs_length, targets_length, log)
   log(f"built {len(pairs):,} {split} examples in {time.perf_counter() - start:.1f}s")
   if cache is not None:
@@ -105,8 +104,10 @@ def cache_key(task_name: str, split: str, inputs_length: int,
   return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _seqio_pairs(seqio, task_examples, task_name: str, split: str, progress: bool):
+def _seqio_pairs(task_name: str, split: str, progress: bool):
   """The SeqIO task's tokenized examples, one row per pair, in order."""
+  import seqio  # pylint: disable=import-outside-toplevel
+  from tasks import examples as task_examples  # pylint: disable=import-outside-toplevel
   task = seqio.get_mixture_or_task(task_name)
   ds = task.get_dataset(sequence_length=None, split=split, shuffle=False, seed=0,
                         use_cached=False)
