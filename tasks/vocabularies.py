@@ -30,13 +30,9 @@ from typing import Iterable, Sequence
 import seqio
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
+from text2tracks_jax.data.outputs import atomic_write
+
 USER_DEFINED = sp_pb2.ModelProto.SentencePiece.USER_DEFINED
-
-
-def atomic_write(path: Path, data: bytes):
-  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-  tmp.write_bytes(data)
-  os.replace(tmp, path)
 
 
 def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000) -> Path:

@@ -14,7 +14,6 @@ and queries/s.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable, Dict
@@ -24,6 +23,7 @@ from text2tracks_jax.baselines.biencoder import biencoder
 from text2tracks_jax.baselines.cooccurrence import cooccurrence
 from text2tracks_jax.baselines.popularity import popularity
 from text2tracks_jax.baselines.ranking import Progress, Ranker, top_k
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.ids.inputs import load_inputs
@@ -36,15 +36,6 @@ BUILDERS: Dict[str, Callable[..., Ranker]] = {
     "cooccurrence": cooccurrence,
 }
 NAMES = tuple(BUILDERS)
-
-
-def _write_atomic_text(path: Path, text: str):
-  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-  try:
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-  finally:
-    tmp.unlink(missing_ok=True)
 
 
 def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed: int = 0,
@@ -69,24 +60,19 @@ def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed:
   tiebreak = inputs.track_rank()
   out = Path(out)
   out.parent.mkdir(parents=True, exist_ok=True)
-  tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
   rank_start = time.perf_counter()
   progress = Progress(f"{name} {split}", len(examples), "queries", log)
-  try:
-    with open(tmp, "w", encoding="utf-8") as f:
-      for lo in range(0, len(examples), ranker.batch_size):
-        batch = examples[lo:lo + ranker.batch_size]
-        rows, values = top_k(ranker.score([e.query for e in batch]), top_n, tiebreak)
-        for ex, r, v in zip(batch, rows, values):
-          keep = r >= 0
-          f.write(json.dumps({"query_id": ex.query_id, "query": ex.query,
-                              "track_ids": inputs.track_ids[r[keep]].tolist(),
-                              "scores": [round(float(x), 6) for x in v[keep]]},
-                             ensure_ascii=False) + "\n")
-        progress.update(lo + len(batch))
-    os.replace(tmp, out)
-  finally:
-    tmp.unlink(missing_ok=True)
+  with outputs.atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    for lo in range(0, len(examples), ranker.batch_size):
+      batch = examples[lo:lo + ranker.batch_size]
+      rows, values = top_k(ranker.score([e.query for e in batch]), top_n, tiebreak)
+      for ex, r, v in zip(batch, rows, values):
+        keep = r >= 0
+        f.write(json.dumps({"query_id": ex.query_id, "query": ex.query,
+                            "track_ids": inputs.track_ids[r[keep]].tolist(),
+                            "scores": [round(float(x), 6) for x in v[keep]]},
+                           ensure_ascii=False) + "\n")
+      progress.update(lo + len(batch))
   rank_seconds = time.perf_counter() - rank_start
   seconds = time.perf_counter() - start
   summary = {"name": name, "split": split, "top_n": top_n, "seed": seed,
@@ -95,7 +81,7 @@ def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed:
              "fit_seconds": round(fit_seconds, 2), "rank_seconds": round(rank_seconds, 2),
              "seconds": round(seconds, 2),
              "queries_per_s": round(len(examples) / max(rank_seconds, 1e-9), 2)}
-  _write_atomic_text(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
+  outputs.atomic_write(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
   log(f"wrote {out}: {name}, {len(examples)} {split} queries, fit {fit_seconds:.1f}s, "
       f"{summary['queries_per_s']} queries/s")
   return summary

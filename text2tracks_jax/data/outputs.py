@@ -13,10 +13,18 @@ It also removes what a killed writer of the same NAME left behind (temporary
 siblings whose process is gone). Temporary directories get the mode the
 umask gives a new directory, not `mkdtemp`'s 0700, since they become the
 artifact.
+
+Single files (predictions, summaries, markers, reports, figures) are written
+the same way, through a hidden sibling `.NAME.tmp-PID` renamed onto NAME
+(`atomic_write`, `atomic_path`): a reader sees the old file or the new one,
+never a part of one, and a failed write leaves nothing behind. `file_sha256`
+is the content fingerprint the manifests record.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
@@ -103,6 +111,39 @@ def remove_stale_siblings(out_dir) -> list:
       p.unlink(missing_ok=True)
     removed.append(p)
   return removed
+
+
+def atomic_write(path, data: str | bytes):
+  """Writes `data` (text as UTF-8) to `path` by a rename of a hidden sibling.
+
+  `path` may be a `pathlib.Path`, a string or an `etils.epath.Path` (gs://...).
+  """
+  with atomic_path(path) as tmp:
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str = ""):
+  """Yields the hidden sibling `.NAME.tmp-PID<suffix>` of `path` for any writer
+  (`open`, `savefig`, `np.savez`, which want `suffix` ".png" / ".npz"); renames
+  it onto `path` when the block ends, removes it if the block raises."""
+  path = path if hasattr(path, "with_name") else Path(path)
+  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{suffix}")
+  try:
+    yield tmp
+    tmp.replace(path)
+  finally:
+    if tmp.exists():
+      tmp.unlink()
+
+
+def file_sha256(path) -> str:
+  """Hex SHA-256 of the file at `path`, read in 1 MiB blocks."""
+  h = hashlib.sha256()
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      h.update(block)
+  return h.hexdigest()
 
 
 def _a(kind: str) -> str:

@@ -61,7 +61,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -73,6 +72,7 @@ import numpy as np
 import tqdm
 from jax import lax
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import SPLITS, DatasetError, PreparedDataset
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.evaluation import metrics
@@ -502,12 +502,6 @@ def interpret(s: dict, k: int):
 # Report and entry points.
 
 
-def _write_atomic(path: Path, text: str):
-  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-  tmp.write_text(text)
-  os.replace(tmp, path)
-
-
 def format_table(summary: dict) -> str:
   """Markdown: exact vs beam, the outcome shares, the top-1 check, the verdict."""
   k = summary["k"]
@@ -541,8 +535,8 @@ def write_report(result: dict, out) -> dict:
   out = Path(out)
   out.mkdir(parents=True, exist_ok=True)
   paths = {"json": out / "exact_rank.json", "md": out / "exact_rank.md"}
-  _write_atomic(paths["json"], json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-  _write_atomic(paths["md"], "# Search error vs model error\n\n" + format_table(result["summary"]))
+  outputs.atomic_write(paths["json"], json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+  outputs.atomic_write(paths["md"], "# Search error vs model error\n\n" + format_table(result["summary"]))
   return paths
 
 

@@ -38,7 +38,6 @@ import argparse
 import csv
 import io
 import json
-import os
 import re
 import sys
 import zipfile
@@ -47,8 +46,8 @@ from typing import Optional
 
 import numpy as np
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
-from text2tracks_jax.experiments import report
 from text2tracks_jax.training.input_pipeline import TokenizedExamples
 
 LOSS, HITS, RECALL = "loss", "validation_hits@10", "validation_recall@10"
@@ -322,9 +321,8 @@ def _plot(runs: list, path: Path, popularity: Optional[float], cooccurrence: Opt
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
   fig.tight_layout()
-  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
-  fig.savefig(tmp, dpi=120)
-  os.replace(tmp, path)
+  with outputs.atomic_path(path, suffix=".png") as tmp:
+    fig.savefig(tmp, dpi=120)
   plt.close(fig)
 
 
@@ -334,8 +332,8 @@ def write_report(runs: list, out: Path, *, popularity: Optional[float] = None,
   text = markdown_text(runs, popularity, cooccurrence)
   out = Path(out)
   out.mkdir(parents=True, exist_ok=True)
-  report._write(out / "learning_curves.md", text)  # pylint: disable=protected-access  (atomic)
-  report._write(out / "learning_curves.csv", csv_text(runs))  # pylint: disable=protected-access
+  outputs.atomic_write(out / "learning_curves.md", text)
+  outputs.atomic_write(out / "learning_curves.csv", csv_text(runs))
   _plot(runs, out / "learning_curves.png", popularity, cooccurrence)
   return text
 

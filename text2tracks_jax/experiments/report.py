@@ -11,19 +11,13 @@ lists depend on the query (jaccard@k, distinct_tracks@k: `evaluation/diversity.p
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
 import numpy as np
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.evaluation import scorer
-
-
-def _write(path: Path, text: str):
-  tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-  tmp.write_text(text)
-  os.replace(tmp, path)
 
 
 def query_dependence_note(k: int, table: str) -> str:
@@ -95,7 +89,7 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
             f"{query_dependence_note(k, 'table2/table.md')} Decode queries/s include "
             "compilation. Full metrics: table2/table.md."]
   text = "\n".join(lines) + "\n"
-  _write(out / "table2.md", text)
+  outputs.atomic_write(out / "table2.md", text)
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}
 
 
@@ -109,7 +103,7 @@ def table3(wd: Path, data_dir: Path, systems: Mapping[str, Path], *, split: str,
   bm25 = result["metrics"].get("bm25", {}).get(hits)
   if bm25:
     text += (f"\n{first}: {result['metrics'][first][hits] / bm25:.2f}x BM25's {hits}.\n")
-  _write(out / "table3.md", text)
+  outputs.atomic_write(out / "table3.md", text)
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}
 
 
@@ -135,10 +129,9 @@ def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str
     ax.grid(alpha=0.3)
   fig.tight_layout()
   png = out / "figure3.png"
-  tmp = out / f".figure3.tmp-{os.getpid()}.png"
-  fig.savefig(tmp, dpi=120)
+  with outputs.atomic_path(png, suffix=".png") as tmp:
+    fig.savefig(tmp, dpi=120)
   plt.close(fig)
-  os.replace(tmp, png)
   lines = [f"| diversity penalty | hits@{k} | artist entropy@{k} | jaccard@{k} "
            f"| distinct tracks@{k} |", "|---:|---:|---:|---:|---:|"]
   for p, h, e in zip(penalties, hits, entropy):
@@ -147,7 +140,7 @@ def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str
                  f"| {m[f'distinct_tracks@{k}']} |")
   text = ("\n".join(lines) + f"\n\n{strategy}; plot: {png}. "
           f"{query_dependence_note(k, 'figure3/table.md')}\n")
-  _write(out / "figure3.md", text)
+  outputs.atomic_write(out / "figure3.md", text)
   return {"dir": str(out), "table": text, "png": str(png), "metrics": result["metrics"]}
 
 
@@ -169,5 +162,5 @@ def distinct(wd: Path, data_dir: Path, systems: Mapping[str, Path], strategy: st
                  f"| {ids:.1f} | {short:.1%} |")
   text = ("\n".join(lines) + "\n\nSignificance: distinct/table.md. "
           f"{query_dependence_note(k, 'distinct/table.md')}\n")
-  _write(out / "distinct.md", text)
+  outputs.atomic_write(out / "distinct.md", text)
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}

@@ -16,12 +16,11 @@ bold. Returns the Markdown; with `out_dir`, also writes `out_dir/showcase.md`.
 from __future__ import annotations
 
 import dataclasses
-import os
 import random
 from pathlib import Path
 from typing import Mapping, Optional
 
-from text2tracks_jax.data import synthetic
+from text2tracks_jax.data import outputs, synthetic
 from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.evaluation import predictions as predictions_lib
 
@@ -143,7 +142,5 @@ def showcase(data_dir, systems: Mapping[str, Path], *, split: str = "test", n_pr
   if out_dir is not None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".showcase.md.tmp-{os.getpid()}"
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out / "showcase.md")
+    outputs.atomic_write(out / "showcase.md", text)
   return text

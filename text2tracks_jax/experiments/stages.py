@@ -13,11 +13,11 @@ from its latest Orbax checkpoint.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
 
 
@@ -60,9 +60,7 @@ class StageRunner:
     start = time.time()
     result = fn() or {}
     record = {"settings": settings, "seconds": round(time.time() - start, 2), "result": result}
-    tmp = self.marker(name).with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    os.replace(tmp, self.marker(name))
+    outputs.atomic_write(self.marker(name), json.dumps(record, indent=2, default=str) + "\n")
     self.log(f"{prefix}: finished in {record['seconds']:.0f}s")
     self.records[name] = record
     return record

@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.experiments import report
 
@@ -63,7 +64,7 @@ def write_report(runs: list, out: Path) -> str:
             + ", ".join(r["run"] for r in runs) + "."]
   text = "\n".join(lines) + "\n"
   out.mkdir(parents=True, exist_ok=True)
-  report._write(out / "sweep.md", text)  # pylint: disable=protected-access  (atomic)
+  outputs.atomic_write(out / "sweep.md", text)
   fig, ax = plt.subplots(figsize=(6.5, 4))
   sizes = [r["tracks"] for r in runs]
   for n in names:
@@ -73,9 +74,8 @@ def write_report(runs: list, out: Path) -> str:
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7)
   fig.tight_layout()
-  tmp = out / ".sweep.tmp.png"
-  fig.savefig(tmp, dpi=120)
-  tmp.replace(out / "sweep.png")
+  with outputs.atomic_path(out / "sweep.png", suffix=".png") as tmp:
+    fig.savefig(tmp, dpi=120)
   plt.close(fig)
   return text
 

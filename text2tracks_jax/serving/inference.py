@@ -34,6 +34,7 @@ import gin
 import jax
 from etils import epath
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.serving.recommender import Recommender, check_top_n
 from text2tracks_jax.training import distributed
@@ -89,7 +90,7 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
                     "processes": world, "constrained": constrained, "num_beams": num_beams,
                     "num_beam_groups": num_beam_groups, "diversity_penalty": diversity_penalty,
                     "predictions": str(out)})
-    _write_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+    outputs.atomic_write(summary_path, json.dumps(summary, indent=2) + "\n")
   distributed.barrier("infer: merged")
   summary = json.loads(summary_path.read_text())
   if rank == 0:
@@ -135,8 +136,3 @@ def _merge(out: epath.Path, parts, expected: int) -> dict:
       part.unlink()
   return {"queries": queries, "invalid_id_share": invalid / max(generated, 1)}
 
-
-def _write_atomic(path: epath.Path, text: str):
-  tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
-  tmp.write_text(text)
-  tmp.replace(path)

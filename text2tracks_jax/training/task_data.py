@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import tqdm
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.training import fingerprints
 from text2tracks_jax.training.input_pipeline import TokenizedExamples
 
@@ -75,9 +75,8 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
   log(f"built {len(pairs):,} {split} examples in {time.perf_counter() - start:.1f}s")
   if cache is not None:
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.name}.tmp-{os.getpid()}.npz")
-    examples.save(tmp)
-    os.replace(tmp, cache)
+    with outputs.atomic_path(cache, suffix=".npz") as tmp:
+      examples.save(tmp)
     for old in stale:
       old.unlink(missing_ok=True)
   return examples

@@ -27,6 +27,7 @@ import gin
 import jax
 from etils import epath
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import configs, network, partitioning
@@ -247,6 +248,4 @@ def _read_json(path: epath.Path):
 
 
 def _write_json(path: epath.Path, obj):
-  tmp = path.with_name(f".{path.name}.tmp")
-  tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-  tmp.replace(path)
+  outputs.atomic_write(path, json.dumps(obj, indent=2, default=str) + "\n")
