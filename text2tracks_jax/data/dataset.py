@@ -80,14 +80,6 @@ def split_for_query(query: str, fractions: Sequence[float], seed: int = 0) -> st
   return SPLITS[min(int(np.searchsorted(edges, u, side="right")), 2)]
 
 
-def file_sha256(path) -> str:
-  h = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-      h.update(block)
-  return h.hexdigest()
-
-
 def input_fingerprint(paths: Iterable) -> list:
   """Path, size and modification time of each input file (cheap for 30 GB MPD)."""
   out = []
@@ -260,7 +252,7 @@ class DatasetWriter:
         "seed": self.seed, "counts": stats["counts"], "stats": stats,
         "errors": skipped or {"on_error": "raise", "skipped": {}},
         "inputs": input_fingerprint(inputs),
-        "outputs": {p.name: file_sha256(p) for p in sorted(self.tmp_dir.glob("*.parquet"))},
+        "outputs": {p.name: outputs.file_sha256(p) for p in sorted(self.tmp_dir.glob("*.parquet"))},
         "created_unix": int(time.time()), "seconds": round(time.time() - self._started, 2),
     }
     (self.tmp_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

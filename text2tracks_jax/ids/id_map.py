@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -146,14 +145,6 @@ def id_map_from_arrays(strategy: str, track_ids: np.ndarray, ids: np.ndarray,
                manifest=manifest or {}, path=Path(path) if path else None)
 
 
-def _sha256(path: Path) -> str:
-  h = hashlib.sha256()
-  with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-      h.update(block)
-  return h.hexdigest()
-
-
 def _json_default(o):
   if isinstance(o, np.integer):
     return int(o)
@@ -200,7 +191,7 @@ def write_id_map(out_dir, *, track_ids: np.ndarray, ids: np.ndarray, popularity:
     for name, src in (extra_files or {}).items():
       shutil.copyfile(src, tmp / name)
     manifest = dict(manifest, format_version=FORMAT_VERSION,
-                    files={p.name: _sha256(p) for p in sorted(tmp.iterdir())})
+                    files={p.name: outputs.file_sha256(p) for p in sorted(tmp.iterdir())})
     dump_json(manifest, tmp / "manifest.json")
     replace_dir(tmp, out_dir)
   except BaseException:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from etils import epath
 
+from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
 
 TRAIN_CONFIG = "train_config.json"
@@ -51,11 +52,7 @@ def sha256(name: str, path) -> str:
     files = _manifest(path)["files"]
     return _digest({f: files[f] for f in ID_MAP_FILES if f in files})
   if name == "vocabulary":
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-      for block in iter(lambda: f.read(1 << 20), b""):
-        h.update(block)
-    return h.hexdigest()
+    return outputs.file_sha256(path)
   raise ValueError(f"unknown input {name!r}; expected one of {sorted(LABELS)}")
 
 
