@@ -88,7 +88,7 @@ def _load(bundle: Path, strategy: str):
 def _decode(model, params, trie, queries, meta, penalty, batch_size=64):
   import jax  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.decoding import generation  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.serving import recommender  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.ids.id_map import rank_tracks  # pylint: disable=import-outside-toplevel
   rows = []
   for i in range(0, len(queries), batch_size):
     chunk = queries[i:i + batch_size]
@@ -100,7 +100,7 @@ def _decode(model, params, trie, queries, meta, penalty, batch_size=64):
     for b in range(len(chunk)):
       decoded = [(meta["leaf_ids"][int(leaf)], score) for leaf, score in zip(leaves[b], scores[b])
                  if leaf >= 0 and np.isfinite(score)]  # constrained: every finite result is an ID
-      rows.append(recommender.rank_tracks(decoded, meta["id_to_tracks"], top_n=10))
+      rows.append(rank_tracks(decoded, meta["id_to_tracks"], top_n=10))
   return rows
 
 

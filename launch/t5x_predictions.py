@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
+
+from text2tracks_jax.data import outputs
+from text2tracks_jax.ids.id_map import rank_tracks
 
 
 def convert_line(row: dict, query_id: str, query: str, id_to_tracks: dict, top_n: int) -> dict:
@@ -33,17 +35,11 @@ def convert_line(row: dict, query_id: str, query: str, id_to_tracks: dict, top_n
   scores = row.get("aux", {}).get("scores")
   scores = [scores] if isinstance(scores, (int, float)) else scores
   decodes = [d.strip() for d in decodes[::-1]]  # T5X: increasing score; ours: best first
-  ranked, invalid = [], 0
-  for d in decodes:
-    tracks = id_to_tracks.get(d)
-    if tracks is None:
-      invalid += 1
-      continue
-    ranked.extend(t for t in tracks if t not in ranked)
-  return {"query_id": query_id, "query": query, "track_ids": ranked[:top_n],
-          "generated_ids": decodes,
-          "scores": [float(s) for s in scores[::-1]] if scores is not None else [],
-          "invalid_ids": invalid}
+  result = rank_tracks(zip(decodes, scores[::-1] if scores is not None else [0.0] * len(decodes)),
+                       id_to_tracks, top_n)
+  if scores is None:
+    result["scores"] = []
+  return {"query_id": query_id, "query": query, **result}
 
 
 def convert(t5x_jsonl, run_dir, strategy: str, split: str, out, top_n: int = 10) -> int:
@@ -56,13 +52,10 @@ def convert(t5x_jsonl, run_dir, strategy: str, split: str, out, top_n: int = 10)
     rows = [json.loads(line) for line in f if line.strip()]
   if len(rows) != len(examples):
     raise ValueError(f"{t5x_jsonl} has {len(rows)} lines, the {split} split {len(examples)} queries")
-  out = Path(out)
-  tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-  with open(tmp, "w", encoding="utf-8") as f:
+  with outputs.atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
     for ex, row in zip(examples, rows):
       f.write(json.dumps(convert_line(row, ex.query_id, ex.query, id_to_tracks, top_n),
                          ensure_ascii=False) + "\n")
-  os.replace(tmp, out)
   return len(rows)
 
 

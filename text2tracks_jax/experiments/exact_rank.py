@@ -10,7 +10,7 @@ forcing::
 
 over the ID's tokens including EOS, ranks the IDs by it (each ID expands to
 its tracks in the ID map's order, collisions by train popularity, as
-`recommender.rank_tracks` does), and compares that exact ranking with the beam
+`ids.id_map.rank_tracks` does), and compares that exact ranking with the beam
 search ranking of the same model (`Recommender.recommend`, default settings:
 20 beams in 5 groups, homogeneity penalty 0.25, trie-constrained, distinct):
 
@@ -77,6 +77,7 @@ from text2tracks_jax.data.dataset import SPLITS, DatasetError, PreparedDataset
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.evaluation import metrics
 from text2tracks_jax.ids import prefix_trie
+from text2tracks_jax.ids.id_map import rank_tracks
 from text2tracks_jax.models import network
 from text2tracks_jax.serving import recommender
 
@@ -365,7 +366,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
   """Exact ranking vs beam search of one model on `examples`.
 
   Args:
-    rec: an `recommender.Recommender` (model, params, vocabularies, ID map, trie).
+    rec: a `recommender.Recommender` (model, params, vocabularies, ID map, trie).
     examples: [n] objects with `query_id`, `query` and `track_ids` (relevant).
     k: cut-off of hits@k / recall@k and of the exact top-k ID set.
     queries_per_batch, ids_per_chunk: see `exact_scores`.
@@ -404,7 +405,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
     order = np.argpartition(-row, top_ids - 1)[:top_ids]
     order = order[np.argsort(-row[order], kind="stable")]
     exact_ids = [rec.leaf_ids[i] for i in order]
-    exact = recommender.rank_tracks([(s, row[i]) for s, i in zip(exact_ids, order)],
+    exact = rank_tracks([(s, row[i]) for s, i in zip(exact_ids, order)],
                                   rec.id_map.id_to_tracks, k)
     top1 = beam["generated_ids"][0] if beam["generated_ids"] else None
     top1_leaf = leaf_of.get(top1)

@@ -132,6 +132,24 @@ class IdMap:
     return len(self.track_to_id)
 
 
+def rank_tracks(decoded, id_to_tracks: dict, top_n: int) -> dict:
+  """phi^-1 for one query's decodes: (ID string, score) pairs, best first ->
+  {"track_ids" (each ID's tracks in order, collisions by popularity, no
+  repeats, at most `top_n`), "generated_ids", "scores", "invalid_ids" (IDs
+  that name no track)}: a line of the predictions JSONL, less the query."""
+  ranked, generated, scores, invalid = [], [], [], 0
+  for id_string, score in decoded:
+    generated.append(id_string)
+    scores.append(float(score))
+    tracks = id_to_tracks.get(id_string)
+    if tracks is None:
+      invalid += 1
+      continue
+    ranked.extend(t for t in tracks if t not in ranked)
+  return {"track_ids": ranked[:top_n], "generated_ids": generated, "scores": scores,
+          "invalid_ids": invalid}
+
+
 def id_map_from_arrays(strategy: str, track_ids: np.ndarray, ids: np.ndarray,
                        collisions: Collisions, new_tokens: list, stats: dict,
                        manifest: dict | None = None, path=None) -> IdMap:

@@ -25,6 +25,7 @@ from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.decoding import generation
 from text2tracks_jax.ids import prefix_trie
+from text2tracks_jax.ids.id_map import rank_tracks
 from text2tracks_jax.models import network, partitioning
 from text2tracks_jax.training import checkpoints, fingerprints
 
@@ -138,24 +139,6 @@ class Recommender:
         decoded.append((id_string, scores[b, j]))
       results.append(rank_tracks(decoded, self.id_map.id_to_tracks, top_n))
     return results
-
-
-def rank_tracks(decoded, id_to_tracks, top_n: int) -> dict:
-  """One query's decoded (ID string, score) pairs, best first -> its result:
-  {"track_ids" (each ID's tracks in order, collisions by popularity, no
-  repeats, at most `top_n`), "generated_ids", "scores", "invalid_ids" (IDs
-  that name no track)}."""
-  ranked, generated, scores, invalid = [], [], [], 0
-  for id_string, score in decoded:
-    generated.append(id_string)
-    scores.append(float(score))
-    tracks = id_to_tracks.get(id_string)
-    if tracks is None:
-      invalid += 1
-      continue
-    ranked.extend(t for t in tracks if t not in ranked)
-  return {"track_ids": ranked[:top_n], "generated_ids": generated, "scores": scores,
-          "invalid_ids": invalid}
 
 
 def _task_ids(run_dir: Path, task_name: str, vocab_size: int):
