@@ -31,14 +31,9 @@ def _env():
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(world):
   """A tiny run trained by 2 processes, with validation decoding during training."""
-  from text2tracks_jax import cli  # pylint: disable=import-outside-toplevel
-  run = tmp_path_factory.mktemp("mp") / "world"
-  assert cli.main(["prepare", "--source", "synthetic", "--preset", "tiny",
-                   "--out", str(run / "data")]) == 0
-  assert cli.main(["build-ids", "--data", str(run / "data"), "--strategy", "semantic-ids-cf",
-                   "--out", str(run / "ids" / "semantic-ids-cf")]) == 0
+  run = world
   workdir = run.parent / "train"
   cmd = [sys.executable, "-m", "launch.local", "--num_processes", "2", "--",
          sys.executable, "-m", "text2tracks_jax.cli", "train",

@@ -9,12 +9,8 @@ from text2tracks_jax.data.dataset import PreparedDataset
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-  run = tmp_path_factory.mktemp("e2e") / "world"
-  assert cli.main(["prepare", "--source", "synthetic", "--preset", "tiny",
-                   "--out", str(run / "data")]) == 0
-  assert cli.main(["build-ids", "--data", str(run / "data"), "--strategy", "semantic-ids-cf",
-                   "--out", str(run / "ids" / "semantic-ids-cf")]) == 0
+def trained(world):
+  run = world
   workdir = run.parent / "train"
   assert cli.main(["train", "--gin_file=gin_configs/runs/train_tiny.gin",
                    f"--gin.train.run_dir='{run}'",
