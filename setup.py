@@ -37,8 +37,14 @@ setuptools.setup(
     version="0.1.0",
     description="Text2Tracks generative track retrieval on JAX/Flax with T5X-style tooling",
     python_requires=">=3.10",
-    packages=setuptools.find_packages(include=["text2tracks_jax*", "tasks*"]),
-    package_data={"text2tracks_jax": ["data/synthetic/*.json"]},
+    # gin_configs/ ships inside the package as text2tracks_jax/gin_configs, so a
+    # non-editable install resolves --gin_file=gin_configs/... and the files'
+    # own `include 'gin_configs/...'` (cli.GIN_ROOTS).
+    packages=setuptools.find_packages(include=["text2tracks_jax*", "tasks*"])
+    + ["text2tracks_jax.gin_configs"],
+    package_dir={"text2tracks_jax.gin_configs": "gin_configs"},
+    package_data={"text2tracks_jax": ["data/synthetic/*.json"],
+                  "text2tracks_jax.gin_configs": ["*.gin", "*/*.gin", "*/*/*.gin"]},
     install_requires=CORE,
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.3", "ranx>=0.3.21"] + BASELINES + HF_REFERENCE,

@@ -19,6 +19,9 @@ import tempfile
 EXIT_BAD_INPUT = 2
 # gin files named relative to the repository also resolve from elsewhere.
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where `gin_configs/...` is looked up: a checkout (editable install), then the
+# installed package, which ships gin_configs/ inside it (setup.py).
+GIN_ROOTS = (_REPO_ROOT, os.path.dirname(os.path.abspath(__file__)))
 BASELINES = ["popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence"]
 # Kept here (not imported) so that --help stays free of numpy/gin imports;
 # tests check it equals text2tracks_jax.ids.STRATEGIES.
@@ -167,8 +170,9 @@ def _cmd_prepare(args):
 def parse_gin(args, modules=()):
   """Imports `modules` (so dynamic registration finds them), then parses gin.
 
-  Every verb's `--gin_file` resolves the same way: as given, else from the
-  repository root (as `include 'gin_configs/...'` does). A missing file, an
+  Every verb's `--gin_file` resolves the same way: as given, else under
+  `GIN_ROOTS` (the repository root, then the installed package), as
+  `include 'gin_configs/...'` does. A missing file, an
   unknown configurable or parameter, or a value gin cannot parse raises
   `InputError` (one line).
   """
@@ -178,7 +182,8 @@ def parse_gin(args, modules=()):
   for m in modules:
     importlib.import_module(m)
   gin.clear_config()  # one verb, one configuration (matters when called in-process)
-  gin.add_config_file_search_path(_REPO_ROOT)
+  for root in GIN_ROOTS:
+    gin.add_config_file_search_path(root)
   logging.getLogger().addFilter(_skip_gin_search_misses)
   args.gin_file = [_resolve_gin_file(f) for f in args.gin_file]
   try:
@@ -204,11 +209,11 @@ def _skip_gin_search_misses(record) -> bool:
 
 def _resolve_gin_file(path: str) -> str:
   from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
-  for candidate in (path, os.path.join(_REPO_ROOT, path)):
+  for candidate in (path, *(os.path.join(root, path) for root in GIN_ROOTS)):
     if os.path.isfile(candidate):
       return candidate
   raise InputError(path, None, None, "no such gin file (looked in the working directory and "
-                   f"in {_REPO_ROOT})")
+                   f"in {' and '.join(GIN_ROOTS)})")
 
 
 def _gin_syntax_error(binding: str) -> bool:

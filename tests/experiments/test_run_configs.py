@@ -40,3 +40,28 @@ def test_demo_long_is_the_demo_with_four_times_table2s_budget(monkeypatch):
     assert gin.get_bindings(train_lib.train)["trie_loss"] is True
   finally:
     gin.clear_config()
+
+
+def test_installed_package_ships_and_finds_its_gin_configs(tmp_path):
+  """A non-editable install (wheel) resolves --gin_file=gin_configs/... and the
+  files' own includes from inside the package, from any working directory."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                  "-q", "-w", str(tmp_path / "wheel"), str(ROOT)], check=True)
+  wheel = next((tmp_path / "wheel").glob("*.whl"))
+  subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                  str(tmp_path / "site"), str(wheel)], check=True)
+  code = ("import sys, gin; from text2tracks_jax import cli; "
+          "assert cli.__file__.startswith(sys.argv[1]), cli.__file__; "
+          "a = type('A', (), {'gin_file': ['gin_configs/runs/demo.gin'], 'gin_bindings': []})(); "
+          "cli.parse_gin(a, ['text2tracks_jax.experiments.runner']); "
+          "from text2tracks_jax.training import train; "
+          "print(gin.get_bindings(train.train)['group_targets'])")
+  work = tmp_path / "elsewhere"
+  work.mkdir()
+  out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], cwd=work,
+                       env={**__import__("os").environ, "PYTHONPATH": str(tmp_path / "site")},
+                       capture_output=True, text=True, check=False)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert out.stdout.strip().splitlines()[-1] == "8"
