@@ -373,3 +373,19 @@ def test_every_flag_has_help_and_the_preset_list_is_the_worlds():
              for verb, sub in verbs.items() for a in sub._actions  # pylint: disable=protected-access
              if a.dest != "help" and not a.help]
   assert not missing, missing
+
+
+def test_train_model_overrides_change_the_model_and_unknown_fields_are_refused(
+    trained, tmp_path, capsys):
+  run, workdir = trained
+  base = json.loads((workdir / "train_config.json").read_text())
+  rc, err = _run(capsys, _train(run, tmp_path / "wide", TASK,
+                                "--gin.train.model_overrides={'d_model': 64, 'd_ff': 96}"))
+  assert rc == 0, err
+  info = json.loads((tmp_path / "wide" / "train_config.json").read_text())
+  assert (info["model_config"]["d_model"], info["model_config"]["d_ff"]) == (64, 96)
+  assert info["num_params"] < base["num_params"]
+  rc, err = _run(capsys, _train(run, tmp_path / "typo", TASK,
+                                "--gin.train.model_overrides={'d_modle': 64}"))
+  assert rc == 2 and "unknown T5Config fields ['d_modle']" in _one_error_line(err)
+  assert not (tmp_path / "typo").exists()

@@ -71,7 +71,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           pretrained: Optional[str] = None, base_spm: Optional[str] = None,
           num_extra_ids: int = 100, eval_every_steps: int = 0,
           eval_queries: int = 200, trie_loss: bool = False, group_targets: int = 0,
-          log=print, make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
+          model_overrides: Optional[dict] = None, log=print, make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
 
   With `pretrained` (a Hugging Face or T5X checkpoint directory), the run's
@@ -95,7 +95,12 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   With `trie_loss` (needs `run_dir`), each target token's softmax runs over the
   legal next tokens of the task's prefix trie (`trainer.trie_cross_entropy`),
   the distribution constrained decoding ranks, instead of the whole vocabulary.
+
+  `model_overrides` replaces `model_config` fields (e.g. {"d_model": 256,
+  "d_ff": 1024}): one run's variant of the configured size, as the experiment
+  runner's `best_train` uses; unknown fields are refused before anything runs.
   """
+  model_config = _override_model(model_config, model_overrides)
   distributed.initialize()
   workdir = epath.Path(workdir)  # local or gs://...
   if pretrained and not base_spm and (epath.Path(pretrained) / "spiece.model").exists():
@@ -207,6 +212,15 @@ def _log_summary(workdir, summary: dict, log):
   w = shlex.quote(str(workdir))
   log(f"next: text2tracks infer --workdir {w}    # predictions for the test split\n"
       f"      text2tracks recommend --workdir {w} \"old classics for slow dancing\"")
+
+
+def _override_model(model_config: configs.T5Config, overrides: Optional[dict]):
+  fields = {f.name for f in dataclasses.fields(model_config)}
+  unknown = sorted(set(overrides or {}) - fields)
+  if unknown:
+    raise InputError("--gin.train.model_overrides", None, None,
+                     f"unknown T5Config fields {unknown}; known: {sorted(fields)}")
+  return dataclasses.replace(model_config, **(overrides or {}))
 
 
 def _check_task(task: str, run_dir, registered):
