@@ -9,7 +9,7 @@ cf (`cf_embeddings`): gensim Word2Vec (skip-gram, negative sampling) trained
   with `cooccurrence=True` (default), the dataset's co-occurrence-only
   playlists (titles too short to be prompts; as in the paper, CF learns from
   playlists, not only from the prompt pairs). A playlist is a set, so the
-  window is wide. Tracks that never share a train playlist with
+  window is wide. Tracks that never share one of those playlists with
   another track get no learned vector and fall back to the mean (normalised)
   vector of their artist's learned tracks, else to the global mean.
   Multi-threaded (workers = CPU count); bit-for-bit reproducible only with
