@@ -389,3 +389,15 @@ def test_train_model_overrides_change_the_model_and_unknown_fields_are_refused(
                                 "--gin.train.model_overrides={'d_modle': 64}"))
   assert rc == 2 and "unknown T5Config fields ['d_modle']" in _one_error_line(err)
   assert not (tmp_path / "typo").exists()
+
+
+def test_compilation_cache_takes_effect_after_an_earlier_compile(tmp_path):
+  """In a process that compiled before (a notebook, this test suite), the
+  directory given last is the one written."""
+  code = ("import os, sys, jax, jax.numpy as jnp; from text2tracks_jax import cli; "
+          "cli.enable_compilation_cache(sys.argv[1]); jax.jit(lambda x: x * 2)(jnp.ones(3)); "
+          "cli.enable_compilation_cache(sys.argv[2]); jax.jit(lambda x: x * 3 + 1)(jnp.ones(4)); "
+          "print(len(os.listdir(sys.argv[2])))")
+  out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")],
+                       capture_output=True, text=True, check=True)
+  assert int(out.stdout.split()[-1]) > 0

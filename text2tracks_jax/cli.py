@@ -84,9 +84,14 @@ def enable_compilation_cache(path) -> None:
   if not path or path == "none":
     return
   import jax  # pylint: disable=import-outside-toplevel
+  from jax.experimental.compilation_cache import compilation_cache  # pylint: disable=import-outside-toplevel
   jax.config.update("jax_compilation_cache_dir", os.path.expanduser(path))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+  # JAX opens the cache at the first compile of the process and keeps it: a
+  # caller that compiled before (a notebook, the test suite) needs a reset for
+  # the directory to take effect.
+  compilation_cache.reset_cache()
 
 
 def _add_compilation_cache_flag(p: argparse.ArgumentParser):
