@@ -72,7 +72,8 @@ def _queries(run: Path, input_vocab, batch: int) -> np.ndarray:
   """[batch, L] test queries (EOS appended), padded to the longest (<= 32)."""
   from text2tracks_jax.data import dataset  # pylint: disable=import-outside-toplevel
   examples = list(dataset.PreparedDataset.load(run / "data").examples("test"))
-  rows = [input_vocab.encode(e.query)[:31] + [1] for e in examples[:batch]]
+  from tasks import model_input  # pylint: disable=import-outside-toplevel
+  rows = [input_vocab.encode(model_input(e.query))[:31] + [1] for e in examples[:batch]]
   rows += rows[:batch - len(rows)]
   out = np.zeros((batch, max(map(len, rows))), np.int32)
   for i, r in enumerate(rows):

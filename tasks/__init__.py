@@ -8,8 +8,8 @@ in gin. See `tasks/text2tracks.py` for the layout of a run directory.
 
 import os
 
-from tasks.text2tracks import (id_map_dir, id_token_sequences, register_run, task_inputs,
-                              task_name)
+from tasks.text2tracks import (id_map_dir, id_token_sequences, model_input, register_run,
+                              task_inputs, task_name)
 
 for _run_dir in filter(None, os.environ.get("TEXT2TRACKS_RUN_DIRS", "").split(os.pathsep)):
   register_run(_run_dir)

@@ -109,7 +109,8 @@ def tokenized_pairs(name: str, split: str) -> TokenizedPairs | None:
   target_index = np.asarray(track_rows, np.int64)[
       track_codes.indices.to_numpy(zero_copy_only=False)]
   return TokenizedPairs(
-      queries=encode(features["inputs"].vocabulary, queries.dictionary.to_pylist()),
+      queries=encode(features["inputs"].vocabulary,
+                     [text2tracks.model_input(q) for q in queries.dictionary.to_pylist()]),
       query_index=query_index.astype(np.int64),
       targets=encode(features["targets"].vocabulary, list(id_rows)),
       target_index=target_index)

@@ -13,7 +13,7 @@ A *run directory* holds a prepared dataset and its ID maps::
 dashes -> underscores) and a mixture `text2tracks_<dataset>` over the
 dataset's strategies (tasks `..._shared` that use one vocabulary holding every
 strategy's tokens, since a mixture needs one vocabulary). Features: `inputs`
-(the query) and `targets` (phi(track)), as T5X expects; metric functions
+(the query in `model_input` form) and `targets` (phi(track)), as T5X expects; metric functions
 report hits@10 and friends through the project's scorer.
 """
 
@@ -30,7 +30,7 @@ import seqio
 import tensorflow as tf
 
 from tasks import preprocessors, vocabularies
-from text2tracks_jax.data.dataset import SPLITS, PreparedDataset
+from text2tracks_jax.data.dataset import SPLITS, PreparedDataset, normalize_query
 from text2tracks_jax.evaluation import metrics
 
 DEFAULT_BASE_VOCAB_SIZE = 8000
@@ -38,6 +38,19 @@ CONTENT_STRATEGIES = ("artist-name-track-name",)
 # task name -> the artifacts it reads ("data", "id_map", "vocabulary" paths),
 # filled by `register_run`: see `task_inputs`.
 _TASK_INPUTS: dict = {}
+
+
+def model_input(query: str) -> str:
+  """The text the model reads for a query: `normalize_query`'s casefolded,
+  whitespace-collapsed form, the form the baselines and the split leakage
+  check read. Every path into the model (the SeqIO source, the fast
+  tokenization path, the base vocabulary, serving) goes through here.
+
+  Why: a vocabulary trained from scratch gives 'Pop' and 'pop' unrelated
+  pieces, so a model trained on user titles (mostly lower case) was lost on
+  Title Case prompts (validation A/B in README "Results").
+  """
+  return normalize_query(query)
 
 
 def task_inputs(name: str) -> dict | None:
@@ -75,7 +88,8 @@ def _source(prepared: PreparedDataset) -> seqio.FunctionDataSource:
     tracks = table.column("track_ids").combine_chunks()
     return tf.data.Dataset.from_tensor_slices({
         "query_id": tf.constant(table.column("query_id").to_pylist(), tf.string),
-        "query": tf.constant(table.column("query").to_pylist(), tf.string),
+        "query": tf.constant([model_input(q) for q in table.column("query").to_pylist()],
+                             tf.string),
         "track_ids": tf.RaggedTensor.from_row_lengths(
             tf.constant(tracks.flatten().to_pylist(), tf.string),
             tf.constant(np.diff(tracks.offsets.to_numpy()), tf.int64)),
@@ -118,7 +132,7 @@ def base_vocabulary_model(run_dir, prepared: PreparedDataset, content: bool,
   """Flan-T5's model if given, else one trained on train queries (+ names)."""
   if base_spm:
     return Path(base_spm)
-  texts = prepared.split("train", ["query"]).column("query").to_pylist()
+  texts = [model_input(q) for q in prepared.split("train", ["query"]).column("query").to_pylist()]
   if content:
     cat = prepared.catalog(["title", "artist_name"]).to_pydict()
     texts += cat["artist_name"] + cat["title"]

@@ -6,6 +6,7 @@ import pytest
 
 from text2tracks_jax import cli
 from text2tracks_jax.data.dataset import PreparedDataset
+from text2tracks_jax.serving.recommender import Recommender
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,14 @@ def test_infer_writes_one_line_per_query_with_real_distinct_tracks(trained, caps
   summary = json.loads(out.with_suffix(".summary.json").read_text())
   assert summary["queries"] == len(rows) and summary["invalid_id_share"] == 0
   assert "queries/s" in capsys.readouterr().out
+
+
+def test_recommend_reads_prompts_casefolded_as_the_model_was_trained(trained):
+  _, workdir = trained
+  rec = Recommender.load(workdir)
+  tokens = rec.encode_queries(["Dark TECHNO  for the Gym", "dark techno for the gym"])
+  assert (tokens[0] == tokens[1]).all()
+  assert (tokens[0] != rec.encode_queries(["dark jazz for the gym"])[0]).any()
 
 
 def test_recommend_handles_scripts_emoji_long_and_empty_prompts(trained, capsys):

@@ -47,7 +47,7 @@ def test_train_examples_are_query_track_pairs_with_t5x_features(run):
   got = [r for r in rows if r["query_id"].decode() == first.query_id]
   assert [r["track_id"].decode() for r in got] == list(first.track_ids)
   for r in got:
-    assert r["inputs_pretokenized"].decode() == first.query
+    assert r["inputs_pretokenized"].decode() == tasks.model_input(first.query)
     assert r["targets_pretokenized"].decode() == id_map.track_to_id[r["track_id"].decode()]
     assert r["targets"][-1] == 1 and r["inputs"][-1] == 1  # EOS appended
     assert len(r["targets"]) == 4  # 3 semantic tokens + EOS
@@ -56,6 +56,24 @@ def test_train_examples_are_query_track_pairs_with_t5x_features(run):
       {"inputs": 32, "targets": 4})
   assert set(next(iter(converted))) == {"encoder_input_tokens", "decoder_target_tokens",
                                         "decoder_input_tokens", "decoder_loss_weights"}
+
+
+def test_the_model_reads_each_query_casefolded(run):
+  """'Chill VIBES' and 'chill vibes' are one input: the SeqIO task and the base
+  vocabulary see `model_input`'s form, never the raw casing."""
+  run_dir, _ = run
+  prepared = PreparedDataset.load(run_dir / "data")
+  raw = {e.query_id: e.query for e in prepared.examples("test")}
+  assert any(q != q.lower() for q in raw.values()), "no cased test query: checks nothing"
+  task = seqio.get_mixture_or_task(tasks.task_name("tiny-world", "track-int"))
+  vocab = task.output_features["inputs"].vocabulary
+  for r in task.get_dataset(None, split="test", shuffle=False).as_numpy_iterator():
+    query = raw[r["query_id"].decode()]
+    assert r["inputs_pretokenized"].decode() == " ".join(query.split()).casefold()
+    assert list(r["inputs"][:-1]) == vocab.encode(" ".join(query.upper().split()).casefold())
+  pieces = [vocab.tokenizer.id_to_piece(i) for i in range(vocab.tokenizer.get_piece_size())]
+  assert not any(p != p.lower() for p in pieces if not p.startswith("<")), \
+      "the base vocabulary was trained on cased text"
 
 
 def test_eval_split_has_one_example_per_query_with_all_relevant_tracks(run):

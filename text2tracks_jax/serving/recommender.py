@@ -99,7 +99,7 @@ class Recommender:
     for q in queries:
       if not q or not q.strip():
         raise ValueError("empty prompt: say what you would like to hear")
-      ids = self.input_vocab.encode(q)
+      ids = self.input_vocab.encode(tasks.model_input(q))
       if len(ids) + 1 > self.inputs_length:
         warn(f"warning: prompt of {len(ids)} tokens truncated to {self.inputs_length - 1}: {q[:60]!r}")
         ids = ids[:self.inputs_length - 1]

@@ -29,7 +29,7 @@ from text2tracks_jax.training import fingerprints
 from text2tracks_jax.training.input_pipeline import TokenizedExamples
 
 # Bumped when the cached arrays' meaning changes.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: queries in `tasks.model_input` form
 
 
 def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
