@@ -280,7 +280,7 @@ the model; the rest is yours):
   train.workdir       where checkpoints go, e.g. "'runs/demo/train/semantic-ids-cf'"
   train.task          the task: text2tracks_<run name>_<strategy>, e.g.
                       "'text2tracks_demo_semantic_ids_cf'" (one per ID map of the run)
-  train.model_config  the model (%MODEL_CONFIG of gin_configs/models/*.gin)
+  train.model_config  the model (%MODEL_CONFIG of gin_configs/models/<size>.gin)
   train.run_dir       the run directory (RUN/data, RUN/ids/<strategy>) the task is of
 
 How long: train_tiny.gin trains 20 epochs (the paper's); on the demo world that

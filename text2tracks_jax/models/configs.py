@@ -12,10 +12,10 @@ demo::
   large  1024     24+24            16 x 64       2816   783.2M
   xl     2048     24+24            32 x 64       5120   2.85B
 
-In gin (T5X style, dynamic registration) a size is a file under
-`gin_configs/models/` that binds `configs.T5Config` and defines the macro
-`MODEL_CONFIG = @configs.T5Config()`; `get_config(name, **overrides)` is the
-Python way.
+`get_config(name, **overrides)` is the one definition of the sizes. In gin
+(T5X style, dynamic registration) a size is a file under `gin_configs/models/`
+that includes `common.gin` (`MODEL_CONFIG = @configs.get_config()` and the
+macros) and binds only `configs.get_config.size`.
 """
 
 from __future__ import annotations
@@ -117,9 +117,14 @@ _SIZE_FIELDS = {
 
 
 def get_config(size: str = "small", **overrides) -> T5Config:
-  """The named size (see the module docstring) with `overrides` applied."""
+  """The named size (see the module docstring) with `overrides` applied.
+
+  An override of None keeps the size's value: gin's `VOCAB_SIZE = None` means
+  the size's own vocabulary, so the numbers stay here.
+  """
   if size not in _SIZE_FIELDS:
     raise ValueError(f"unknown model size {size!r}; known: {', '.join(SIZES)}")
+  overrides = {k: v for k, v in overrides.items() if v is not None}
   return T5Config(**{**_SIZE_FIELDS[size], **overrides})
 
 
