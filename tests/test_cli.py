@@ -52,9 +52,28 @@ def test_build_ids_without_a_strategy_and_a_gin_flag_without_value_exit_2(tmp_pa
   assert "--gin.train.task needs a value" in capsys.readouterr().err
 
 
-def test_cli_strategy_list_matches_the_ids_package():
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
-  assert cli.ID_STRATEGIES == sorted(ids.STRATEGIES)
+def test_name_choices_come_from_the_registries_and_load_only_when_used():
+  # --help must not import the registries (numpy, gin); a verb's choices are theirs.
+  code = ("import sys\nfrom text2tracks_jax import cli\n"
+          "try:\n  cli.main(['--help'])\nexcept SystemExit: pass\n"
+          "print(sorted(m for m in ('numpy', 'gin', 'text2tracks_jax.ids', "
+          "'text2tracks_jax.baselines') if m in sys.modules))")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       check=True, env={**os.environ}).stdout
+  assert out.splitlines()[-1] == "[]", out
+  from text2tracks_jax import baselines, ids  # pylint: disable=import-outside-toplevel
+  assert list(cli.ID_STRATEGIES) == sorted(ids.STRATEGIES)
+  assert tuple(cli.BASELINES) == baselines.NAMES
+
+
+@pytest.mark.parametrize("argv", [["build-ids", "--data", "d", "--out", "o", "--strategy", "nope"],
+                                  ["baseline", "--data", "d", "--out", "o", "--name", "nope"]])
+def test_unknown_strategy_or_baseline_names_the_registry(argv, capsys):
+  with pytest.raises(SystemExit) as e:
+    cli.main(argv)
+  assert e.value.code == 2
+  err = capsys.readouterr().err
+  assert "invalid choice: 'nope'" in err and ("'track-int'" in err or "'bm25'" in err), err
 
 
 def test_build_ids_verb_writes_an_id_map(tmp_path):

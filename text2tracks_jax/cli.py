@@ -8,6 +8,7 @@ need them, so `text2tracks --help` answers at once. Flags follow T5X/absl:
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import contextlib
 import logging
 import os
@@ -22,11 +23,6 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where `gin_configs/...` is looked up: a checkout (editable install), then the
 # installed package, which ships gin_configs/ inside it (setup.py).
 GIN_ROOTS = (_REPO_ROOT, os.path.dirname(os.path.abspath(__file__)))
-BASELINES = ["popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence"]
-# Kept here (not imported) so that --help stays free of numpy/gin imports;
-# tests check it equals text2tracks_jax.ids.STRATEGIES.
-ID_STRATEGIES = ["artist-iid-track-seq", "artist-int-track-seq", "artist-name-track-name",
-                 "semantic-ids-cf", "semantic-ids-text", "track-int"]
 # Kept here for --help (tests check it equals text2tracks_jax.data.synthetic.PRESETS).
 SYNTHETIC_PRESETS = ["tiny", "demo", "scale-20k", "scale-60k", "scale-150k", "paper"]
 # Verbs whose pipelines import TensorFlow (SeqIO) and JAX.
@@ -38,6 +34,43 @@ _TF_STARTUP_NOISE = re.compile(
     r"[IW]\d{4} [\d:. ]+\d+ \S+\] |E\d{4} .*failed call to cuInit|"
     r"To enable the following instructions:")
 DEFAULT_COMPILATION_CACHE = os.path.join("~", ".cache", "text2tracks", "jax")
+
+
+class _LazyNames(collections.abc.Sequence):
+  """A registry's names, read on first use (a parser's `choices`).
+
+  The registries (`ids.STRATEGIES`, `baselines.NAMES`) import numpy and gin;
+  argparse reads `choices` only to check a given value or to print that verb's
+  help, so `text2tracks --help` imports neither.
+  """
+
+  def __init__(self, load):
+    self._load, self._names = load, None
+
+  def _get(self) -> tuple:
+    if self._names is None:
+      self._names = tuple(self._load())
+    return self._names
+
+  def __getitem__(self, index):
+    return self._get()[index]
+
+  def __len__(self):
+    return len(self._get())
+
+
+def _strategy_names():
+  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  return sorted(ids.STRATEGIES)
+
+
+def _baseline_names():
+  from text2tracks_jax import baselines  # pylint: disable=import-outside-toplevel
+  return baselines.NAMES
+
+
+ID_STRATEGIES = _LazyNames(_strategy_names)
+BASELINES = _LazyNames(_baseline_names)
 
 
 @contextlib.contextmanager
@@ -525,8 +558,9 @@ def build_parser() -> argparse.ArgumentParser:
   p = sub.add_parser("build-ids", help="data + ID strategy phi -> ID map")
   _add_gin_flags(p, "--gin.sparse_coding.dictionary_size=256")
   p.add_argument("--data", required=True, help="prepared dataset directory")
-  p.add_argument("--strategy", choices=ID_STRATEGIES,
-                 help="ID strategy phi (or set build_ids.strategy in a gin file)")
+  # A metavar, so that building the parser does not read the choices.
+  p.add_argument("--strategy", choices=ID_STRATEGIES, metavar="STRATEGY",
+                 help="ID strategy phi: %(choices)s (or set build_ids.strategy in a gin file)")
   p.add_argument("--out", required=True, help="output ID map directory (a new or empty "
                  "directory, or an ID map with --overwrite)")
   p.add_argument("--seed", type=int, default=None, help="default 0 (or build_ids.seed)")
@@ -574,8 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.set_defaults(func=_cmd_evaluate)
 
   p = sub.add_parser("baseline", help="popularity, BM25, bi-encoder, co-occurrence baselines")
-  p.add_argument("--name", required=True, choices=BASELINES, help="popularity, bm25, biencoder-zs (zero-shot), "
-                 "biencoder-ft (fine-tuned) or cooccurrence (naive Bayes on title words)")
+  p.add_argument("--name", required=True, choices=BASELINES, metavar="NAME",
+                 help="%(choices)s (biencoder-zs: zero-shot, biencoder-ft: fine-tuned, "
+                 "cooccurrence: naive Bayes on title words)")
   p.add_argument("--data", required=True, help="prepared dataset directory")
   p.add_argument("--out", required=True, help="predictions JSONL to write")
   p.add_argument("--split", default="test", choices=["train", "validation", "test"],

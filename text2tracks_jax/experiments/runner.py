@@ -35,14 +35,16 @@ from typing import Optional, Sequence
 
 import gin
 
+from text2tracks_jax import baselines as baselines_lib
+from text2tracks_jax import ids
 from text2tracks_jax.experiments import report, showcase
 from text2tracks_jax.experiments.stages import StageRunner
 from text2tracks_jax.training import fingerprints
 
 EXPERIMENTS = ("table2", "table3", "figure3", "distinct")
-ALL_STRATEGIES = ("artist-name-track-name", "track-int", "artist-int-track-seq",
-                  "artist-iid-track-seq", "semantic-ids-text", "semantic-ids-cf")
-ALL_BASELINES = ("popularity", "bm25", "biencoder-zs", "biencoder-ft", "cooccurrence")
+# The registries' order is the paper's (Table 2's rows, Table 3's columns).
+ALL_STRATEGIES = tuple(ids.STRATEGIES)
+ALL_BASELINES = tuple(baselines_lib.NAMES)
 
 
 def _bindings(fn) -> dict:
@@ -169,7 +171,6 @@ def _prepare(source, data_dir, seed, options, log):
 
 
 def _build_ids(data_dir, strategy, out_dir, seed, log):
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
   id_map = ids.build_ids(data_dir, strategy, out_dir, seed=seed)
   log(ids.build.format_stats(id_map))
   return {"ids": len(id_map.id_to_tracks), "tokens_per_id": id_map.stats["tokens_per_id"]}
@@ -230,7 +231,6 @@ def _package_bindings(package: str) -> dict:
 
 
 def _baseline(name, data_dir, out, split, seed, top_n):
-  from text2tracks_jax import baselines as baselines_lib  # pylint: disable=import-outside-toplevel
   out.parent.mkdir(parents=True, exist_ok=True)
   return baselines_lib.run(name, data_dir=str(data_dir), out=str(out), split=split, top_n=top_n,
                            seed=seed)
