@@ -62,17 +62,27 @@ def _pretrained_params(path: str, config: configs.T5Config, seed: int):
 @gin.configurable(denylist=["log", "make_eval_fn"])
 def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           model_config: configs.T5Config = gin.REQUIRED, run_dir: Optional[str] = None,
-          num_epochs: float = 20, max_steps: Optional[int] = None, batch_size: int = 64,
+          num_epochs: float = 20, max_steps: Optional[int] = None,
+          batch_size: int = TrainConfig.batch_size,
           learning_rate: float = 5e-4, warmup_steps: int = 0, decay: str = "linear",
           inputs_length: int = 64, targets_length: Optional[int] = None,
-          label_smoothing: float = 0.0, z_loss: float = 0.0, seed: int = 0,
-          num_partitions: int = 1, checkpoint_every_steps: int = 1000,
-          keep_checkpoints: int = 3, log_every_steps: int = 50,
+          label_smoothing: float = TrainConfig.label_smoothing,
+          z_loss: float = TrainConfig.z_loss, seed: int = TrainConfig.seed,
+          num_partitions: int = 1,
+          checkpoint_every_steps: int = TrainConfig.checkpoint_every_steps,
+          keep_checkpoints: int = TrainConfig.keep_checkpoints,
+          async_checkpoints: bool = TrainConfig.async_checkpoints,
+          log_every_steps: int = TrainConfig.log_every_steps,
           pretrained: Optional[str] = None, base_spm: Optional[str] = None,
-          num_extra_ids: int = 100, eval_every_steps: int = 0,
+          num_extra_ids: int = 100, eval_every_steps: int = TrainConfig.eval_every_steps,
           eval_queries: int = 200, trie_loss: bool = False, group_targets: int = 0,
           model_overrides: Optional[dict] = None, log=print, make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
+
+  The trainer's settings (`trainer.TrainConfig`: batch_size, seed,
+  label_smoothing, z_loss, checkpoint_every_steps, keep_checkpoints,
+  async_checkpoints, log_every_steps, eval_every_steps) are keyword arguments
+  here, so gin binds them as `train.<name>`; their defaults are TrainConfig's.
 
   With `pretrained` (a Hugging Face or T5X checkpoint directory), the run's
   vocabulary is built on `base_spm` (default: the checkpoint's own
@@ -172,7 +182,9 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   trainer = Trainer(model, optimizer, workdir,
                     TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
                                 z_loss=z_loss, checkpoint_every_steps=checkpoint_every_steps,
-                                keep_checkpoints=keep_checkpoints, log_every_steps=log_every_steps,
+                                keep_checkpoints=keep_checkpoints,
+                                async_checkpoints=async_checkpoints,
+                                log_every_steps=log_every_steps,
                                 eval_every_steps=eval_every_steps),
                     mesh=partitioning.create_mesh(num_partitions), writer=writer,
                     init_params=init_params, eval_fn=eval_fn, trie=trie, log=log)

@@ -123,15 +123,20 @@ def check_targets_in_trie(examples, trie: prefix_trie.PrefixTrie):
 
 @dataclasses.dataclass
 class TrainConfig:
+  """The trainer's settings; the one place of their defaults.
+
+  `train.train` takes each field as a keyword argument of the same name (so
+  `--gin.train.batch_size=32` sets it) whose default is the one here.
+  """
   batch_size: int = 64
   seed: int = 0
   label_smoothing: float = 0.0
   z_loss: float = 0.0
-  checkpoint_every_steps: int = 500
+  checkpoint_every_steps: int = 1000
   keep_checkpoints: int = 3
   async_checkpoints: bool = True
   log_every_steps: int = 50
-  eval_every_steps: int = 0
+  eval_every_steps: int = 0  # 0: no validation decoding during training
 
 
 class Trainer:
