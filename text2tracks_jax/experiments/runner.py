@@ -25,10 +25,15 @@ and then writes the reports (always re-computed, they are cheap):
 
 The model, optimiser and step budget come from `train_lib.train` bindings in the
 same gin file; decoding settings from `inference.infer` bindings.
+
+A stage's settings (what its marker records and a re-run must match) are its
+arguments and the gin bindings of the configurables it calls, nothing else that
+is bound or imported: a changed decoding binding re-runs no ID map.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Optional, Sequence
@@ -98,7 +103,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
              lambda: _prepare(source, data_dir, seed, prepare_options or {}, log))
   for strategy in needed:
-    stages.run(f"ids/{strategy}", {"seed": seed, "gin": _package_bindings("text2tracks_jax.ids")},
+    stages.run(f"ids/{strategy}", _ids_settings(strategy, seed),
                lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed, log))
   models = {s: {} for s in needed}
   if best_model != best_strategy:
@@ -117,9 +122,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     predictions[model] = out
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
-    stages.run(f"baseline/{name}", {"split": split, "seed": seed,
-                                    "gin": _package_bindings(
-                                        f"text2tracks_jax.baselines.{name.split('-')[0]}")},
+    stages.run(f"baseline/{name}", _baseline_settings(name, split, seed),
                lambda n=name, o=out: _baseline(n, data_dir, o, split, seed, k))
     predictions[name] = out
   sweep_predictions = {}
@@ -170,6 +173,10 @@ def _prepare(source, data_dir, seed, options, log):
   return {"counts": manifest["counts"]}
 
 
+def _ids_settings(strategy, seed) -> dict:
+  return {"seed": seed, "gin": _gin_settings(ids.build.configurables(strategy))}
+
+
 def _build_ids(data_dir, strategy, out_dir, seed, log):
   id_map = ids.build_ids(data_dir, strategy, out_dir, seed=seed)
   log(ids.build.format_stats(id_map))
@@ -177,9 +184,17 @@ def _build_ids(data_dir, strategy, out_dir, seed, log):
 
 
 def _train_settings() -> dict:
+  from text2tracks_jax.models import partitioning  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.training import distributed  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.training import optimizers  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
-  # model_config arrives evaluated; the optimizer and friends are bound elsewhere.
-  return {**_bindings(train_lib.train), "training": _package_bindings("text2tracks_jax.training")}
+  # model_config arrives evaluated; the optimizer and friends are bound elsewhere. The
+  # key "training" is kept from when these were the training package's configurables,
+  # so the markers of earlier runs still match.
+  called = (train_lib.train, optimizers.learning_rate_schedule, optimizers.create_optimizer,
+            distributed.initialize, partitioning.create_mesh,
+            partitioning.standard_logical_axis_rules)
+  return {**_bindings(train_lib.train), "training": _gin_settings(called)}
 
 
 def _train(wd: Path, model: str, overrides: dict, log):
@@ -196,8 +211,14 @@ def _train(wd: Path, model: str, overrides: dict, log):
 
 
 def _infer_settings(split, overrides: dict) -> dict:
+  from text2tracks_jax.models import partitioning  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
-  return {"split": split, **_bindings(inference.infer), **overrides}
+  from text2tracks_jax.training import distributed  # pylint: disable=import-outside-toplevel
+  # What infer calls besides itself goes under "gin", only when bound, so the
+  # markers of earlier runs (which had no such key) still match.
+  others = _gin_settings((distributed.initialize, partitioning.standard_logical_axis_rules))
+  return {"split": split, **_bindings(inference.infer), **overrides,
+          **({"gin": others} if others else {})}
 
 
 def _infer(wd: Path, strategy, split, out, overrides: dict, log):
@@ -207,27 +228,23 @@ def _infer(wd: Path, strategy, split, out, overrides: dict, log):
                          log=log, **overrides)
 
 
-def _package_bindings(package: str) -> dict:
-  """Gin bindings of every configurable function or class in `package`'s modules
-  (part of a stage's settings): {"module.fn": {param: value}}."""
-  import importlib  # pylint: disable=import-outside-toplevel
-  import inspect  # pylint: disable=import-outside-toplevel
-  import sys  # pylint: disable=import-outside-toplevel
-  importlib.import_module(package)
+def _gin_settings(configurables) -> dict:
+  """The gin bindings of the `configurables` a stage calls, the part of its settings
+  gin supplies: {"module.fn": {param: value}}, bound ones only. Read from the
+  functions themselves, so what else happens to be imported does not count."""
   out = {}
-  for name, module in sorted(sys.modules.items()):
-    if not (name == package or name.startswith(package + ".")):
-      continue
-    for attr, fn in sorted(vars(module).items()):
-      if not (inspect.isfunction(fn) or inspect.isclass(fn)) or fn.__module__ != name:
-        continue
-      try:
-        bindings = gin.get_bindings(fn)
-      except (ValueError, TypeError):  # not registered with gin
-        continue
-      if bindings:
-        out[f"{name}.{attr}"] = {k: str(v) for k, v in sorted(bindings.items())}
-  return out
+  for fn in configurables:
+    bindings = _bindings(fn)
+    if bindings:
+      out[f"{fn.__module__}.{fn.__name__}"] = bindings
+  return dict(sorted(out.items()))
+
+
+def _baseline_settings(name, split, seed) -> dict:
+  # Baseline `name`'s configurable is `<module>.<module>` (baselines/__init__.py).
+  module = name.split("-")[0]
+  fn = getattr(importlib.import_module(f"text2tracks_jax.baselines.{module}"), module)
+  return {"split": split, "seed": seed, "gin": _gin_settings([fn])}
 
 
 def _baseline(name, data_dir, out, split, seed, top_n):

@@ -65,10 +65,7 @@ def route_options(strategy: str, options: dict) -> dict:
     return dict(options)
   own = _params(fn) - {"embedding", "embedding_options", "discretizer_options"}
   embed_fn = learned.EMBEDDINGS[fixed["embedding"]]
-  name = options.get("discretizer", _gin_value(fn, "discretizer", "sparse-coding"))
-  if name not in discretizers.DISCRETIZERS:
-    raise ValueError(f"unknown discretizer {name!r}; expected one of "
-                     f"{sorted(discretizers.DISCRETIZERS)}")
+  name = _discretizer(options)
   disc_fn = discretizers.DISCRETIZERS[name]
   kwargs, embed_opts, disc_opts = {}, {}, {}
   for key, value in options.items():
@@ -82,6 +79,26 @@ def route_options(strategy: str, options: dict) -> dict:
       raise TypeError(f"strategy {strategy!r} (discretizer {name!r}) takes no option {key!r}; "
                       f"known: {sorted(own | _params(embed_fn) | _params(disc_fn))}")
   return dict(kwargs, **fixed, embedding_options=embed_opts, discretizer_options=disc_opts)
+
+
+def _discretizer(options: dict) -> str:
+  """The discretizer semantic IDs use: the option, else the gin binding."""
+  name = options.get("discretizer", _gin_value(learned.semantic_ids, "discretizer",
+                                               "sparse-coding"))
+  if name not in discretizers.DISCRETIZERS:
+    raise ValueError(f"unknown discretizer {name!r}; expected one of "
+                     f"{sorted(discretizers.DISCRETIZERS)}")
+  return name
+
+
+def configurables(strategy: str, options: dict | None = None) -> tuple:
+  """The gin-configurable functions `build_ids(..., strategy, **options)` calls:
+  the ones whose bindings can change the map (an experiment stage's settings)."""
+  fn, fixed = STRATEGIES[strategy]
+  if fn is not learned.semantic_ids:
+    return (build_ids, fn)
+  return (build_ids, fn, learned.EMBEDDINGS[fixed["embedding"]],
+          discretizers.DISCRETIZERS[_discretizer(options or {})])
 
 
 def _versions() -> dict:
