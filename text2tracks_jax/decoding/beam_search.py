@@ -223,8 +223,8 @@ def _gather_cache(cache: PyTree, rows: Array, cfg: _Config) -> PyTree:
   """New row i = old row rows[i]; leaves under `static_cache_keys` stay (same per query).
 
   `rows` are in range by construction: mode="clip" gathers without the
-  out-of-bounds select of the default mode (1.03-1.14x faster decoding of
-  `tiny` at 16 new tokens)."""
+  out-of-bounds select of the default mode (faster decoding: BENCHMARKS.md,
+  "Decoding")."""
   return _cache_map(lambda x: jnp.take(x, rows, axis=cfg.cache_offset, mode="clip"),
                     cache, cfg, skip_static=True)
 

@@ -34,10 +34,8 @@ LM-head rows; peak memory is bounded by the chunk (hidden states
 [Q*C*Tc, D]) and the LM-head block ([Q, block, V] logits,
 `max_logits_bytes`), not by the catalog.
 
-Cost on the 2-core CPU (`tiny` T5, vocabulary 8,960, 40k IDs, defaults Q = 8,
-C = 256, machine shared with other jobs): 9.6k (query, ID) pairs/s for
-semantic IDs (3 tokens + EOS), 4.1k for name-like IDs (3-9 tokens); 200
-queries then take about 14 and 32 minutes. Peak memory about 1 GB.
+Name-like IDs cost more per ID than semantic IDs (more positions); the
+measured cost is in BENCHMARKS.md, "Diagnostics cost".
 
 Use::
 

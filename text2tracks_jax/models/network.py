@@ -49,14 +49,13 @@ Autoregressive decoding keeps a "cache" collection (see `T5Model.init_cache`)::
 Every leaf but `cache_index` has the batch on axis 0, so beam search may tile
 and gather the cache along axis 0 (`tile_cache`, `gather_cache`); the scalar
 `cache_index` is shared by all rows. Keys/values are stored heads first so
-that a step contracts them without transposing the cache (decoding `tiny` on
-CPU: 1.2x faster for cross-attention, then 1.07-1.14x for self-attention,
-than [B, L, H, d_kv]). Cross-attention keys/values are projected once when
-the cache is created, not at every step. Beam search may keep them and the
-encoder mask (`PER_QUERY_CACHE_KEYS`) at B rows while the self-attention
-leaves hold B * n rows (n beams per query, rows b*n .. b*n+n-1): a step
-then folds each query's beams into the query positions of one attention
-(`tile_cache(cache, n, keep_per_query=True)`).
+that a step contracts them without transposing the cache (faster decoding
+than [B, L, H, d_kv]: BENCHMARKS.md, "Decoding"). Cross-attention
+keys/values are projected once when the cache is created, not at every step.
+Beam search may keep them and the encoder mask (`PER_QUERY_CACHE_KEYS`) at B
+rows while the self-attention leaves hold B * n rows (n beams per query, rows
+b*n .. b*n+n-1): a step then folds each query's beams into the query
+positions of one attention (`tile_cache(cache, n, keep_per_query=True)`).
 """
 
 from __future__ import annotations
