@@ -52,6 +52,31 @@ def test_build_ids_without_a_strategy_and_a_gin_flag_without_value_exit_2(tmp_pa
   assert "--gin.train.task needs a value" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("error", ["FlagError", "SettingsError", "InputError"])
+def test_every_user_error_exits_2_with_one_line(error, capsys, monkeypatch):
+  from text2tracks_jax.data import dataset, errors  # pylint: disable=import-outside-toplevel
+  assert issubclass(dataset.DatasetError, errors.UserError)
+  made = {"FlagError": lambda: errors.FlagError("--k: must be at least 1, got 0"),
+          "SettingsError": lambda: errors.SettingsError("runs/x: stage changed"),
+          "InputError": lambda: errors.InputError("q.jsonl", 3, "query", "missing")}[error]
+
+  def fail(_):
+    raise made()
+
+  monkeypatch.setattr(cli, "_cmd_list", fail)
+  assert cli.main(["list", "."]) == cli.EXIT_BAD_INPUT
+  assert capsys.readouterr().err.splitlines() == [f"error: {made()}"]
+
+
+def test_a_bug_is_not_a_user_error(monkeypatch):
+  def fail(_):
+    raise ValueError("a bug")
+
+  monkeypatch.setattr(cli, "_cmd_list", fail)
+  with pytest.raises(ValueError, match="a bug"):
+    cli.main(["list", "."])
+
+
 def test_name_choices_come_from_the_registries_and_load_only_when_used():
   # --help must not import the registries (numpy, gin); a verb's choices are theirs.
   code = ("import sys\nfrom text2tracks_jax import cli\n"

@@ -17,7 +17,7 @@ import shlex
 import sys
 import tempfile
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # a UserError (data/errors.py): a bad flag, setting or input
 # gin files named relative to the repository also resolve from elsewhere.
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Where `gin_configs/...` is looked up: a checkout (editable install), then the
@@ -157,7 +157,7 @@ def _split_gin_bindings(argv):
         name, value = arg[len("--gin."):], argv[i + 1]
         i += 1
       else:
-        raise SystemExit(f"error: {arg} needs a value")
+        raise _flag_error(f"{arg} needs a value")
       bindings.append(f"{name} = {value}")
     else:
       rest.append(arg)
@@ -188,17 +188,16 @@ def _cmd_prepare(args):
     if value is None or value == _PREPARE_DEFAULTS.get(dest):
       continue
     if dest not in accepted:
-      raise SystemExit(f"error: --{dest} is not used with --source {args.source}")
+      raise _flag_error(f"--{dest} is not used with --source {args.source}")
     options[accepted[dest]] = value
   if args.source == "synthetic":
-    from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
     from text2tracks_jax.data.synthetic import PRESETS  # pylint: disable=import-outside-toplevel
     if args.preset not in PRESETS:
-      raise InputError("--preset", None, None, f"unknown synthetic preset {args.preset!r}; "
-                       f"expected one of {sorted(PRESETS)}")
+      raise _flag_error(f"--preset: unknown synthetic preset {args.preset!r}; "
+                        f"expected one of {sorted(PRESETS)}")
     options["preset"] = args.preset
   elif not args.input:
-    raise SystemExit(f"error: --source {args.source} needs --input PATH")
+    raise _flag_error(f"--source {args.source} needs --input PATH")
   manifest = prepare_lib.prepare(args.source, args.out, on_error=args.on_error,
                                  seed=args.seed, overwrite=args.overwrite, **options)
   print(prepare_lib.format_stats(manifest))
@@ -211,12 +210,11 @@ def parse_gin(args, modules=()):
   Every verb's `--gin_file` resolves the same way: as given, else under
   `GIN_ROOTS` (the repository root, then the installed package), as
   `include 'gin_configs/...'` does. A missing file, an
-  unknown configurable or parameter, or a value gin cannot parse raises
-  `InputError` (one line).
+  unknown configurable or parameter, or a value gin cannot parse raises a
+  `UserError` (one line): `InputError` for a missing file, else `FlagError`.
   """
   import importlib  # pylint: disable=import-outside-toplevel
   import gin  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   for m in modules:
     importlib.import_module(m)
   gin.clear_config()  # one verb, one configuration (matters when called in-process)
@@ -230,13 +228,12 @@ def parse_gin(args, modules=()):
   except SyntaxError as e:
     bad = next((b for b in args.gin_bindings if _gin_syntax_error(b)), None)
     if bad is None:
-      raise InputError("--gin_file", None, None, _one_line(e)) from None
+      raise _flag_error(f"--gin_file: {_one_line(e)}") from None
     name, value = (s.strip() for s in bad.split("=", 1))
-    raise InputError(f"--gin.{name}", None, None,
-                     f"cannot parse {value!r}; a string needs inner quotes: "
-                     f"--gin.{name}=\"'{value}'\"") from None
+    raise _flag_error(f"--gin.{name}: cannot parse {value!r}; a string needs inner quotes: "
+                      f"--gin.{name}=\"'{value}'\"") from None
   except (ValueError, OSError) as e:
-    raise InputError("--gin", None, None, _one_line(e)) from None
+    raise _flag_error(f"--gin: {_one_line(e)}") from None
 
 
 def _skip_gin_search_misses(record) -> bool:
@@ -265,16 +262,22 @@ def _gin_syntax_error(binding: str) -> bool:
   return False
 
 
+def _flag_error(message: str):
+  """A `FlagError` (imported on error only: --help stays light)."""
+  from text2tracks_jax.data.errors import FlagError  # pylint: disable=import-outside-toplevel
+  return FlagError(message)
+
+
 def _one_line(error) -> str:
   return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
 def _cmd_build_ids(args):
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import UserError  # pylint: disable=import-outside-toplevel
   try:
     _build_ids(args)
   except (TypeError, ValueError) as e:
-    if isinstance(e, InputError):
+    if isinstance(e, UserError):
       raise
     print(f"error: {_message(e)}", file=sys.stderr)
     raise SystemExit(EXIT_BAD_INPUT) from None
@@ -289,11 +292,11 @@ def _build_ids(args):
                               ("seed", args.seed), ("spm_path", args.spm_path)) if v is not None}
   strategy = kwargs.get("strategy", gin.get_bindings(ids.build_ids).get("strategy"))
   if strategy is None:
-    raise SystemExit("error: build-ids needs --strategy (or build_ids.strategy in a gin file); "
-                     f"one of {sorted(ids.STRATEGIES)}")
+    raise _flag_error("build-ids needs --strategy (or build_ids.strategy in a gin file); "
+                      f"one of {sorted(ids.STRATEGIES)}")
   if strategy not in ids.STRATEGIES:
-    raise SystemExit(f"error: unknown strategy {strategy!r}; expected one of "
-                     f"{sorted(ids.STRATEGIES)}")
+    raise _flag_error(f"unknown strategy {strategy!r}; expected one of "
+                      f"{sorted(ids.STRATEGIES)}")
   id_map = ids.build_ids(args.data, out_dir=args.out, **kwargs)
   print(ids.format_stats(id_map))
   print(f"wrote {args.out}")
@@ -345,9 +348,8 @@ def _cmd_infer(args):
 
 
 def _cmd_recommend(args):
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
   if args.prompt and not all(p.strip() for p in args.prompt):
-    raise InputError("prompt", None, None, "empty prompt: say what you would like to hear")
+    raise _flag_error("prompt: empty prompt: say what you would like to hear")
   # `infer`'s module too, as before: its bindings may stand beside `recommend`'s.
   parse_gin(args, ["text2tracks_jax.serving.inference"])
   from text2tracks_jax.serving import recommender  # pylint: disable=import-outside-toplevel
@@ -653,17 +655,17 @@ def main(argv=None) -> int:
     _configure_logging()
     if args.verb in _TF_VERBS:
       quiet_tensorflow()
-    from text2tracks_jax.data.dataset import DatasetError  # pylint: disable=import-outside-toplevel
-    from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
-    try:
-      args.func(args)
-    except (InputError, DatasetError) as e:
-      print(f"error: {_message(e)}", file=sys.stderr)
-      return EXIT_BAD_INPUT
+    args.func(args)
   except SystemExit as e:
     if not isinstance(e.code, str):
       raise
-    print(e.code, file=sys.stderr)  # "error: ..." from a flag check: argument misuse
+    print(e.code, file=sys.stderr)  # "error: ..." from a verb's own flag check
+    return EXIT_BAD_INPUT
+  except ValueError as e:  # UserError is one; imported here, not for --help
+    from text2tracks_jax.data.errors import UserError  # pylint: disable=import-outside-toplevel
+    if not isinstance(e, UserError):
+      raise
+    print(f"error: {_message(e)}", file=sys.stderr)
     return EXIT_BAD_INPUT
   return 0
 

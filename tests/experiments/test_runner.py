@@ -5,7 +5,7 @@ import json
 import pytest
 
 from text2tracks_jax import cli
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import SettingsError
 
 TINY = ["--gin_file=gin_configs/runs/demo.gin",
         "--gin.run_experiment.prepare_options={'preset': 'tiny'}",
@@ -67,7 +67,7 @@ def test_rerun_skips_completed_stages(experiment, capsys):
 
 
 def test_changed_settings_are_refused_not_mixed(experiment):
-  with pytest.raises(InputError, match="other settings"):
+  with pytest.raises(SettingsError, match="other settings"):
     from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
     cli.parse_gin(_Args(TINY + ["--gin.train.max_steps=25"]), ["text2tracks_jax.experiments.runner"])
     runner.run_experiment(workdir=str(experiment))

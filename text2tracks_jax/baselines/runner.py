@@ -25,7 +25,7 @@ from text2tracks_jax.baselines.popularity import popularity
 from text2tracks_jax.baselines.ranking import Progress, Ranker, top_k
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import PreparedDataset
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import FlagError, InputError
 from text2tracks_jax.ids.inputs import load_inputs
 
 BUILDERS: Dict[str, Callable[..., Ranker]] = {
@@ -47,7 +47,7 @@ def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed:
   if name not in BUILDERS:
     raise ValueError(f"unknown baseline {name!r}; expected one of {list(NAMES)}")
   if top_n < 1:
-    raise InputError("--top_n", None, None, f"must be at least 1, got {top_n}")
+    raise FlagError(f"--top_n: must be at least 1, got {top_n}")
   if Path(out).is_dir():
     raise InputError(out, None, None, "is a directory; --out names the predictions JSONL file "
                      "to write")

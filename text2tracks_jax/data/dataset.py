@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from text2tracks_jax.data import outputs
+from text2tracks_jax.data.errors import UserError
 
 SPLITS = ("train", "validation", "test")
 COOCCURRENCE = "cooccurrence"  # not a split: never a query, a label or a pair
@@ -51,7 +52,7 @@ SPLIT_SCHEMA = pa.schema([
 _SPACES = re.compile(r"\s+")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
   """A prepared dataset that is missing, incomplete or inconsistent."""
 
 

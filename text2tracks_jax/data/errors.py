@@ -1,4 +1,6 @@
-"""Input errors that name file, line and field, and the skip/raise policy.
+"""User errors (the root of what the CLI reports in one line, exit code 2):
+input errors that name file, line and field, flag and settings errors; and the
+skip/raise policy for bad input records.
 
 Every loader reports bad records through an `ErrorPolicy`: with `on_error="raise"`
 (the default) the first bad record stops the run with an `InputError`; with
@@ -15,7 +17,22 @@ import collections
 import dataclasses
 
 
-class InputError(ValueError):
+class UserError(ValueError):
+  """Something the user can fix: the CLI prints `error: <message>` (one line) and
+  exits 2, no traceback. A ValueError, as the errors it replaces were."""
+
+
+class FlagError(UserError):
+  """A command-line flag or --gin binding the command cannot use; the message
+  names it (`--top_n: must be at least 1, got 0`)."""
+
+
+class SettingsError(UserError):
+  """An artifact made with other settings or inputs than this run's (a completed
+  experiment stage, a trained model): `path: what differs`, and how to go on."""
+
+
+class InputError(UserError):
   """A bad input record: `path:line: field 'f': message`."""
 
   def __init__(self, path, line, field, message, kind="invalid"):

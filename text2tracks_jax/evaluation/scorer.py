@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from text2tracks_jax.data.dataset import DatasetError, PreparedDataset
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import FlagError, InputError
 from text2tracks_jax.evaluation import diversity
 from text2tracks_jax.evaluation import metrics as metrics_lib
 from text2tracks_jax.evaluation import predictions as predictions_lib
@@ -199,9 +199,9 @@ def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 
      metric -> [num_queries] array, "query_ids": label order}.
   """
   if k < 1:
-    raise InputError("--k", None, None, f"must be at least 1, got {k}")
+    raise FlagError(f"--k: must be at least 1, got {k}")
   if not systems:
-    raise InputError("--predictions", None, None, "no predictions files given")
+    raise FlagError("--predictions: no predictions files given")
   dataset = PreparedDataset.load(data_dir)
   labels = dataset.relevance(split)
   if not labels:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from text2tracks_jax.data import outputs
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import SettingsError
 
 
 class StageRunner:
@@ -49,10 +49,10 @@ class StageRunner:
     previous = self.done(name)
     if previous is not None:
       if previous["settings"] != settings:
-        raise InputError(str(self.marker(name)), None, "settings",
-                         f"stage {name} was completed with other settings "
-                         f"({previous['settings']}) than now ({settings}); delete that marker "
-                         "and the stage's output, or use a new --workdir")
+        raise SettingsError(f"{self.marker(name)}: field 'settings': stage {name} was "
+                            f"completed with other settings ({previous['settings']}) than now "
+                            f"({settings}); delete that marker and the stage's output, or use "
+                            "a new --workdir")
       self.log(f"{prefix}: done earlier ({previous['seconds']:.0f}s), skipped")
       self.records[name] = previous
       return previous

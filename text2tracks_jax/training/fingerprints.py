@@ -25,7 +25,7 @@ from pathlib import Path
 from etils import epath
 
 from text2tracks_jax.data import outputs
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import InputError, SettingsError
 
 TRAIN_CONFIG = "train_config.json"
 LABELS = {"data": "prepared dataset", "id_map": "ID map", "vocabulary": "vocabulary"}
@@ -72,7 +72,7 @@ def read_train_config(workdir) -> dict:
 
 
 def check_inputs(workdir, info: dict) -> None:
-  """Raises `InputError` (one line, what changed) if an input of the model in
+  """Raises `SettingsError` (one line, what changed) if an input of the model in
   `workdir` (its train_config `info`) differs from when it was trained.
 
   Models trained before fingerprints were recorded are not checked.
@@ -89,12 +89,12 @@ def check_inputs(workdir, info: dict) -> None:
       changed.append(f"the {label} {rec['path']} changed (sha256 {rec['sha256'][:12]} at "
                      f"training, {now[:12]} now)")
   if changed:
-    raise InputError(workdir, None, None, "the model was trained on other inputs: "
-                     + "; ".join(changed) + "; retrain it (new workdir) or restore them")
+    raise SettingsError(f"{workdir}: the model was trained on other inputs: "
+                        + "; ".join(changed) + "; retrain it (new workdir) or restore them")
 
 
 def check_workdir(workdir, task: str, model_config: dict, fingerprints: dict) -> None:
-  """Raises `InputError` if `workdir` holds a model of another task, model
+  """Raises `SettingsError` if `workdir` holds a model of another task, model
   config or input artifacts (vocabulary, ID map, data) than this run's."""
   path = epath.Path(workdir) / TRAIN_CONFIG
   if not path.exists():
@@ -113,5 +113,5 @@ def check_workdir(workdir, task: str, model_config: dict, fingerprints: dict) ->
       diffs.append(f"{LABELS.get(name, name)} {fingerprints[name]['path']} (sha256 "
                    f"{old_prints[name]['sha256'][:12]} -> {fingerprints[name]['sha256'][:12]})")
   if diffs:
-    raise InputError(workdir, None, None, "holds a trained model of another run; this run "
-                     "differs in " + ", ".join(diffs) + ": use a new workdir")
+    raise SettingsError(f"{workdir}: holds a trained model of another run; this run "
+                        "differs in " + ", ".join(diffs) + ": use a new workdir")

@@ -28,7 +28,7 @@ import jax
 from etils import epath
 
 from text2tracks_jax.data import outputs
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import FlagError
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import configs, network, partitioning
 from text2tracks_jax.training import checkpoints, distributed, fingerprints, input_pipeline
@@ -230,21 +230,21 @@ def _override_model(model_config: configs.T5Config, overrides: Optional[dict]):
   fields = {f.name for f in dataclasses.fields(model_config)}
   unknown = sorted(set(overrides or {}) - fields)
   if unknown:
-    raise InputError("--gin.train.model_overrides", None, None,
-                     f"unknown T5Config fields {unknown}; known: {sorted(fields)}")
+    raise FlagError(f"--gin.train.model_overrides: unknown T5Config fields {unknown}; "
+                    f"known: {sorted(fields)}")
   return dataclasses.replace(model_config, **(overrides or {}))
 
 
 def _check_task(task: str, run_dir, registered):
-  """`InputError` naming the run's tasks if `task` is not registered."""
+  """`FlagError` naming the run's tasks if `task` is not registered."""
   import seqio  # pylint: disable=import-outside-toplevel
   if task in seqio.TaskRegistry.names() or task in seqio.MixtureRegistry.names():
     return
   if registered is None:  # registered elsewhere (TEXT2TRACKS_RUN_DIRS, gin)
     registered = sorted(n for n in seqio.TaskRegistry.names() if n.startswith("text2tracks_"))
   where = f"run {run_dir}" if run_dir else "registered text2tracks runs"
-  raise InputError("train.task", None, None, f"unknown task {task!r}; the tasks of {where}: "
-                   + (", ".join(registered) or "none (build an ID map first)"))
+  raise FlagError(f"train.task: unknown task {task!r}; the tasks of {where}: "
+                  + (", ".join(registered) or "none (build an ID map first)"))
 
 
 def _input_fingerprints(run_dir, task: str) -> dict:
