@@ -24,9 +24,9 @@ One module per kind of phi, one for the artifact:
     id_map.id_to_tracks['<+12><-3><+7>'] # tracks, most train-popular first
 """
 
-from text2tracks_jax.ids.build import STRATEGIES, build_ids, format_stats
+from text2tracks_jax.ids.build import PAPER_STRATEGIES, STRATEGIES, build_ids, format_stats
 from text2tracks_jax.ids.id_map import IdMap, IdMapError, load_array, load_id_map
 from text2tracks_jax.ids.tokenizer import TokenSplitter, count_tokens, train_sentencepiece
 
-__all__ = ["STRATEGIES", "IdMap", "IdMapError", "TokenSplitter", "build_ids", "count_tokens",
+__all__ = ["PAPER_STRATEGIES", "STRATEGIES", "IdMap", "IdMapError", "TokenSplitter", "build_ids", "count_tokens",
            "format_stats", "load_array", "load_id_map", "train_sentencepiece"]

@@ -26,6 +26,7 @@ import numpy as np
 
 from text2tracks_jax.data import outputs
 from text2tracks_jax.ids import content, discretizers, integer, learned
+from text2tracks_jax.ids import embeddings as embeddings_lib
 from text2tracks_jax.ids import id_map as id_map_lib
 from text2tracks_jax.ids import stats as stats_lib
 from text2tracks_jax.ids.inputs import IdInputs, load_inputs
@@ -41,7 +42,11 @@ STRATEGIES = {
     "artist-iid-track-seq": (integer.artist_iid_track_seq, {}),
     "semantic-ids-text": (learned.semantic_ids, {"embedding": "text"}),
     "semantic-ids-cf": (learned.semantic_ids, {"embedding": "cf"}),
+    # Not in the paper: cf and text embeddings together (issue #13's ID design lever).
+    "semantic-ids-hybrid": (learned.semantic_ids, {"embedding": "hybrid"}),
 }
+# The paper's six strategies, in its order (Table 2).
+PAPER_STRATEGIES = tuple(list(STRATEGIES)[:6])
 SPM_FILE = "spiece.model"
 _RESERVED = {"inputs", "seed", "trusted", "x"}
 
@@ -97,7 +102,9 @@ def configurables(strategy: str, options: dict | None = None) -> tuple:
   fn, fixed = STRATEGIES[strategy]
   if fn is not learned.semantic_ids:
     return (build_ids, fn)
-  return (build_ids, fn, learned.EMBEDDINGS[fixed["embedding"]],
+  parts = ((embeddings_lib.cf_embeddings, embeddings_lib.text_embeddings)
+           if fixed["embedding"] == "hybrid" else ())
+  return (build_ids, fn, learned.EMBEDDINGS[fixed["embedding"]], *parts,
           discretizers.DISCRETIZERS[_discretizer(options or {})])
 
 

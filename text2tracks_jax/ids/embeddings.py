@@ -268,3 +268,27 @@ def text_embeddings(inputs: IdInputs, *, seed: int = 0, mode: str = "concat",
           "encode_seconds": round(seconds, 2),
           "texts_per_second": round(n_encoded / max(seconds, 1e-9), 1)}
   return Embeddings(np.asarray(vectors, np.float32), source, config, info)
+
+
+# -- hybrid -----------------------------------------------------------------------
+@gin.configurable
+def hybrid_embeddings(inputs: IdInputs, *, seed: int = 0, text_weight: float = 0.5) -> Embeddings:
+  """[cf | text] per track: what co-occurrence and the titles say, together.
+
+  Each block is unit-norm and scaled by sqrt(1 - w) and sqrt(w) (w =
+  `text_weight`), so the rows are unit-norm and their dot product is
+  (1 - w) cos_cf + w cos_text. Why: cf IDs group tracks that share playlists
+  but their first token says little about a prompt's words; text IDs follow
+  the words but not the listening. `cf_embeddings` and `text_embeddings` read
+  their own gin bindings. Rows are trusted (LEARNED) where the cf row is.
+  [N, cf vector_size + 384].
+  """
+  if not 0.0 <= text_weight <= 1.0:
+    raise ValueError(f"hybrid_embeddings: text_weight must be in [0, 1], got {text_weight}")
+  cf = cf_embeddings(inputs, seed=seed)
+  text = text_embeddings(inputs, seed=seed)
+  vectors = np.concatenate([np.sqrt(1.0 - text_weight) * l2_normalize(cf.vectors),
+                            np.sqrt(text_weight) * l2_normalize(text.vectors)], axis=1)
+  config = {"text_weight": text_weight, "cf": cf.config, "text": text.config}
+  info = {"sources": source_counts(cf.source), "cf": cf.info, "text": text.info}
+  return Embeddings(vectors.astype(np.float32), cf.source, config, info)

@@ -1,7 +1,8 @@
 """Learned phi: semantic IDs = discretize(embedding(t)).
 
 semantic-ids-cf embeds tracks with word2vec over train playlists,
-semantic-ids-text with MiniLM over their train queries (embeddings.py); a
+semantic-ids-text with MiniLM over their train queries, semantic-ids-hybrid
+(not in the paper) with both, concatenated (embeddings.py); a
 discretizer (discretizers.py; the paper's is sparse coding) turns each vector
 into `c` whole tokens, e.g. "<+12><-3><+7>". IDs may collide (Table 1: not
 UI); `id_to_tracks` then lists the tracks by train popularity. With
@@ -22,7 +23,8 @@ from text2tracks_jax.ids import embeddings as embeddings_lib
 from text2tracks_jax.ids.id_map import Assignment, group_collisions
 from text2tracks_jax.ids.inputs import IdInputs
 
-EMBEDDINGS = {"cf": embeddings_lib.cf_embeddings, "text": embeddings_lib.text_embeddings}
+EMBEDDINGS = {"cf": embeddings_lib.cf_embeddings, "text": embeddings_lib.text_embeddings,
+              "hybrid": embeddings_lib.hybrid_embeddings}
 
 
 def disambiguation_suffix(ids: np.ndarray, popularity: np.ndarray, track_ids: np.ndarray):
