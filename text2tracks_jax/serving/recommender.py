@@ -22,7 +22,7 @@ from jax.sharding import NamedSharding
 
 import tasks
 from text2tracks_jax.data.dataset import PreparedDataset
-from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.data.errors import FlagError
 from text2tracks_jax.decoding import generation
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.ids.id_map import rank_tracks
@@ -53,7 +53,7 @@ class Recommender:
 
   @classmethod
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
-    """From a training workdir's latest (or given) checkpoint; `InputError` if
+    """From a training workdir's latest (or given) checkpoint; a `UserError` if
     there is none, or if the data, ID map or vocabulary it was trained on changed."""
     info = fingerprints.read_train_config(workdir)
     fingerprints.check_inputs(workdir, info)
@@ -161,10 +161,10 @@ def task_trie(run_dir: str = gin.REQUIRED, task: str = gin.REQUIRED,
 
 
 def check_top_n(top_n: int, num_beams: int):
-  """`InputError` unless 1 <= top_n <= num_beams (each beam is one ID)."""
+  """`FlagError` unless 1 <= top_n <= num_beams (each beam is one ID)."""
   if not 1 <= top_n <= num_beams:
-    raise InputError("--top_n", None, None, f"must be between 1 and the number of beams "
-                     f"({num_beams}), got {top_n}")
+    raise FlagError(f"--top_n: must be between 1 and the number of beams ({num_beams}), "
+                    f"got {top_n}")
 
 
 @gin.configurable("recommend", denylist=["workdir", "prompts", "file"])
