@@ -32,6 +32,7 @@ import tensorflow as tf
 from tasks import preprocessors, vocabularies
 from text2tracks_jax.data.dataset import SPLITS, PreparedDataset, normalize_query
 from text2tracks_jax.evaluation import metrics
+from text2tracks_jax.ids.id_map import rank_tracks
 
 DEFAULT_BASE_VOCAB_SIZE = 8000
 CONTENT_STRATEGIES = ("artist-name-track-name",)
@@ -142,15 +143,13 @@ def base_vocabulary_model(run_dir, prepared: PreparedDataset, content: bool,
 
 def postprocess(output_or_target, example=None, is_target=False, id_to_tracks=None):
   """Targets -> the query's relevant tracks; a prediction (one decoded ID or a
-  list of decodes, best first) -> its tracks, collisions by popularity."""
+  list of decodes, best first) -> its tracks, collisions by popularity, each
+  track once (`rank_tracks`, as `infer` ranks them)."""
   if is_target:
     return [t.decode() if isinstance(t, bytes) else t for t in example["relevant_track_ids"]]
   decodes = [output_or_target] if isinstance(output_or_target, (str, bytes)) else output_or_target
-  ranked = []
-  for d in decodes:
-    d = d.decode() if isinstance(d, bytes) else d
-    ranked.extend(id_to_tracks.get(d.strip(), ()))
-  return ranked
+  decoded = [((d.decode() if isinstance(d, bytes) else d).strip(), 0.0) for d in decodes]
+  return rank_tracks(decoded, id_to_tracks, top_n=None)["track_ids"]
 
 
 def ranking_metrics(targets, predictions, k: int = 10):

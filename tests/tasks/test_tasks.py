@@ -109,8 +109,9 @@ def test_postprocess_and_metrics_score_predictions(run):
   id_map = ids.load_id_map(run_dir / "ids" / "semantic-ids-cf")
   track = next(iter(id_map.track_to_id))
   id_string = id_map.track_to_id[track]
-  predicted = task.postprocess_fn([id_string.encode(), b"<+0><+0><+0>not-an-id"])
-  assert predicted[:len(id_map.id_to_tracks[id_string])] == list(id_map.id_to_tracks[id_string])
+  predicted = task.postprocess_fn([id_string.encode(), b"<+0><+0><+0>not-an-id",
+                                   id_string.encode()])  # a repeated decode adds nothing
+  assert predicted == list(id_map.id_to_tracks[id_string])
   (metric_fn,) = task.metric_fns
   scores = metric_fn([[track], ["nope"]], [predicted, predicted])
   assert scores["hits@10"] == pytest.approx(0.5)

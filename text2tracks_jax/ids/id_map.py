@@ -24,7 +24,7 @@ import functools
 import json
 import shutil
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -132,10 +132,10 @@ class IdMap:
     return len(self.track_to_id)
 
 
-def rank_tracks(decoded, id_to_tracks: dict, top_n: int) -> dict:
+def rank_tracks(decoded, id_to_tracks: dict, top_n: Optional[int]) -> dict:
   """phi^-1 for one query's decodes: (ID string, score) pairs, best first ->
   {"track_ids" (each ID's tracks in order, collisions by popularity, no
-  repeats, at most `top_n`), "generated_ids", "scores", "invalid_ids" (IDs
+  repeats, at most `top_n`; None: all), "generated_ids", "scores", "invalid_ids" (IDs
   that name no track)}: a line of the predictions JSONL, less the query."""
   ranked, generated, scores, invalid = [], [], [], 0
   for id_string, score in decoded:
