@@ -4,6 +4,8 @@ Run directories to register come from the environment variable
 `TEXT2TRACKS_RUN_DIRS` (paths separated by `os.pathsep`), or call
 `tasks.register_run(RUN)` / bind `tasks.text2tracks.register_runs.run_dirs`
 in gin. See `tasks/text2tracks.py` for the layout of a run directory.
+Importing only reads a run's vocabularies (no SentencePiece training as a
+side effect, e.g. in each Beam worker): `register_run(RUN)` builds them.
 """
 
 import os
@@ -12,4 +14,4 @@ from tasks.text2tracks import (id_map_dir, id_token_sequences, model_input, regi
                               task_inputs, task_name)
 
 for _run_dir in filter(None, os.environ.get("TEXT2TRACKS_RUN_DIRS", "").split(os.pathsep)):
-  register_run(_run_dir)
+  register_run(_run_dir, build_vocabularies=False)

@@ -129,7 +129,8 @@ def pin_base_vocabulary(run_dir, base_spm=None, num_extra_ids: int = 0):
 
 
 def base_vocabulary_model(run_dir, prepared: PreparedDataset, content: bool,
-                          vocab_size: int = DEFAULT_BASE_VOCAB_SIZE, base_spm=None) -> Path:
+                          vocab_size: int = DEFAULT_BASE_VOCAB_SIZE, base_spm=None,
+                          build: bool = True) -> Path:
   """Flan-T5's model if given, else one trained on train queries (+ names)."""
   if base_spm:
     return Path(base_spm)
@@ -138,7 +139,7 @@ def base_vocabulary_model(run_dir, prepared: PreparedDataset, content: bool,
     cat = prepared.catalog(["title", "artist_name"]).to_pydict()
     texts += cat["artist_name"] + cat["title"]
   sub = "base_names" if content else "base"
-  return vocabularies.train_base_model(texts, Path(run_dir) / "vocab" / sub, vocab_size)
+  return vocabularies.train_base_model(texts, Path(run_dir) / "vocab" / sub, vocab_size, build)
 
 
 def postprocess(output_or_target, example=None, is_target=False, id_to_tracks=None):
@@ -158,8 +159,14 @@ def ranking_metrics(targets, predictions, k: int = 10):
 
 
 def register_run(run_dir, dataset: str | None = None, base_spm: str | None = None,
-                 num_extra_ids: int = 0, base_vocab_size: int = DEFAULT_BASE_VOCAB_SIZE) -> list:
+                 num_extra_ids: int = 0, base_vocab_size: int = DEFAULT_BASE_VOCAB_SIZE,
+                 build_vocabularies: bool = True) -> list:
   """Registers the run's tasks and mixture; returns the task names.
+
+  Builds the run's vocabularies under RUN/vocab (or reuses them when their
+  inputs are unchanged). With `build_vocabularies=False` (what `import tasks`
+  does for `TEXT2TRACKS_RUN_DIRS`, e.g. in every Beam worker) it only reads
+  them, and a missing or stale one is a `SettingsError`.
 
   `base_spm` (e.g. Flan-T5's spiece.model, with `num_extra_ids=100`) is pinned
   to the run on first use, see `pin_base_vocabulary`.
@@ -176,15 +183,16 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
   names, shared = [], []
   all_tokens = sorted({t for m in id_maps for t in m.new_tokens})
   any_content = any(m.strategy in CONTENT_STRATEGIES for m in id_maps)
+  build = build_vocabularies
   shared_model = vocabularies.build_id_model(
-      base_vocabulary_model(run_dir, prepared, any_content, base_vocab_size, base_spm),
-      all_tokens, run_dir / "vocab" / "shared" / "spiece.model", num_extra_ids)
+      base_vocabulary_model(run_dir, prepared, any_content, base_vocab_size, base_spm, build),
+      all_tokens, run_dir / "vocab" / "shared" / "spiece.model", num_extra_ids, build)
   for id_dir, id_map in zip(id_dirs, id_maps):
     base = base_vocabulary_model(run_dir, prepared, id_map.strategy in CONTENT_STRATEGIES,
-                                 base_vocab_size, base_spm)
+                                 base_vocab_size, base_spm, build)
     model = vocabularies.build_id_model(base, id_map.new_tokens,
                                         run_dir / "vocab" / _slug(id_map.strategy) / "spiece.model",
-                                        num_extra_ids)
+                                        num_extra_ids, build)
     name = task_name(dataset, id_map.strategy)
     for task, model_path in ((name, model), (f"{name}_shared", shared_model)):
       _register_task(task, source, id_map, model_path)

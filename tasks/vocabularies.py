@@ -30,17 +30,21 @@ from typing import Iterable, Sequence
 import seqio
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
+from text2tracks_jax.data.errors import SettingsError
 from text2tracks_jax.data.outputs import atomic_write
 
 USER_DEFINED = sp_pb2.ModelProto.SentencePiece.USER_DEFINED
 
 
-def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000) -> Path:
+def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000,
+                     build: bool = True) -> Path:
   """Trains (or reuses) the base SentencePiece model on `texts`.
 
   Returns `out_dir/spiece.model`, trained by `ids.tokenizer.train_sentencepiece`
   (T5's special ids, byte fallback, deterministic). A fingerprint of the texts
   and size is kept beside it; a later call with the same inputs reuses the model.
+  With `build=False` the model must already be there for these inputs
+  (`SettingsError` otherwise): nothing is trained or written.
   """
   from text2tracks_jax.ids.tokenizer import train_sentencepiece  # pylint: disable=import-outside-toplevel
   out_dir = Path(out_dir)
@@ -54,6 +58,8 @@ def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000) -> P
   if model_path.exists() and meta_path.exists():
     if json.loads(meta_path.read_text()).get("fingerprint") == fingerprint:
       return model_path
+  if not build:
+    raise _not_built(model_path)
   tmp = train_sentencepiece(texts, out_dir / f".spiece.model.tmp-{os.getpid()}",
                             vocab_size=vocab_size, byte_fallback=True)
   os.replace(tmp, model_path)
@@ -62,8 +68,12 @@ def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000) -> P
 
 
 def build_id_model(base_model, new_tokens: Iterable[str], out_path,
-                   num_extra_ids: int = 0) -> Path:
-  """Writes base model + `num_extra_ids` sentinels + `new_tokens` as whole tokens."""
+                   num_extra_ids: int = 0, build: bool = True) -> Path:
+  """Writes base model + `num_extra_ids` sentinels + `new_tokens` as whole tokens.
+
+  With `build=False` the file must already hold exactly that model
+  (`SettingsError` otherwise): nothing is written.
+  """
   proto = sp_pb2.ModelProto.FromString(Path(base_model).read_bytes())
   existing = {p.piece for p in proto.pieces}
   for i in reversed(range(num_extra_ids)):  # seqio/T5 order: <extra_id_0> is last
@@ -76,9 +86,20 @@ def build_id_model(base_model, new_tokens: Iterable[str], out_path,
     existing.add(token)
     proto.pieces.add(piece=token, score=0.0, type=USER_DEFINED)
   out_path = Path(out_path)
+  data = proto.SerializeToString()
+  if not build:
+    if not out_path.exists() or out_path.read_bytes() != data:
+      raise _not_built(out_path)
+    return out_path
   out_path.parent.mkdir(parents=True, exist_ok=True)
-  atomic_write(out_path, proto.SerializeToString())
+  atomic_write(out_path, data)
   return out_path
+
+
+def _not_built(path: Path) -> SettingsError:
+  return SettingsError(f"{path}: missing, or made from other inputs than the run's; build the "
+                       "run's vocabularies with tasks.register_run(RUN) or `text2tracks train` "
+                       "(importing `tasks` only reads them)")
 
 
 def input_vocabulary(model_path) -> seqio.SentencePieceVocabulary:

@@ -8,6 +8,7 @@ seqio = pytest.importorskip("seqio")
 from text2tracks_jax import ids  # pylint: disable=wrong-import-position
 from text2tracks_jax.data import prepare  # pylint: disable=wrong-import-position
 from text2tracks_jax.data.dataset import PreparedDataset  # pylint: disable=wrong-import-position
+from text2tracks_jax.data.errors import SettingsError  # pylint: disable=wrong-import-position
 
 import tasks  # pylint: disable=wrong-import-position
 from tasks import vocabularies  # pylint: disable=wrong-import-position
@@ -162,3 +163,21 @@ def test_id_token_sequences_are_the_sequences_the_task_trains_on(run, strategy):
                                                   use_cached=False)
   targets = [tuple(int(x) for x in ex["targets"]) for ex in ds.as_numpy_iterator()]
   assert targets and all(t in known for t in targets)
+
+
+def test_registration_without_building_only_reads_the_vocabularies(tmp_path):
+  """What `import tasks` does for TEXT2TRACKS_RUN_DIRS: no SentencePiece training,
+  no writes; a missing or stale vocabulary is refused."""
+  run_dir = tmp_path / "tiny-readonly"
+  prepare.prepare("synthetic", run_dir / "data", preset="tiny")
+  ids.build_ids(run_dir / "data", "track-int", run_dir / "ids" / "track-int")
+  with pytest.raises(SettingsError, match="spiece.model: missing"):
+    tasks.register_run(run_dir, base_vocab_size=500, build_vocabularies=False)
+  assert not any(p.is_file() for p in (run_dir / "vocab").rglob("*"))
+  names = tasks.register_run(run_dir, base_vocab_size=500)
+  before = {p: p.stat().st_mtime_ns for p in (run_dir / "vocab").rglob("*") if p.is_file()}
+  assert tasks.register_run(run_dir, base_vocab_size=500, build_vocabularies=False) == names
+  assert {p: p.stat().st_mtime_ns for p in before} == before
+  (run_dir / "vocab" / "track_int" / "spiece.model").write_bytes(b"stale")
+  with pytest.raises(SettingsError, match="made from other inputs"):
+    tasks.register_run(run_dir, base_vocab_size=500, build_vocabularies=False)
