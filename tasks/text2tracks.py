@@ -32,7 +32,7 @@ import tensorflow as tf
 from tasks import preprocessors, vocabularies
 from text2tracks_jax.data.dataset import SPLITS, PreparedDataset, normalize_query
 from text2tracks_jax.evaluation import metrics
-from text2tracks_jax.ids.id_map import rank_tracks
+from text2tracks_jax.ids.id_map import load_id_map, rank_tracks
 
 DEFAULT_BASE_VOCAB_SIZE = 8000
 CONTENT_STRATEGIES = ("artist-name-track-name",)
@@ -73,11 +73,6 @@ def task_name(dataset: str, strategy: str) -> str:
 
 def _slug(name: str) -> str:
   return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-
-
-def _load_id_map(path):
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
-  return ids.load_id_map(path)
 
 
 def _source(prepared: PreparedDataset) -> seqio.FunctionDataSource:
@@ -176,7 +171,7 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
   dataset = dataset or run_dir.name
   prepared = PreparedDataset.load(run_dir / "data")
   id_dirs = sorted(p.parent for p in (run_dir / "ids").glob("*/manifest.json"))
-  id_maps = [_load_id_map(p) for p in id_dirs]
+  id_maps = [load_id_map(p) for p in id_dirs]
   if not id_maps:
     return []
   source = _source(prepared)
@@ -234,7 +229,7 @@ def id_token_sequences(run_dir, name: str):
   path = id_map_dir(run_dir, name)
   if path is None:
     raise ValueError(f"task {name} has no ID map under {Path(run_dir) / 'ids'}")
-  id_map = _load_id_map(path)
+  id_map = load_id_map(path)
   target_vocab = task.output_features["targets"].vocabulary
   id_strings = sorted(id_map.id_to_tracks)
   # The TF op, as the task's `tokenize` preprocessor: SentencePiece's Python and

@@ -32,6 +32,7 @@ from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 from text2tracks_jax.data.errors import SettingsError
 from text2tracks_jax.data.outputs import atomic_write
+from text2tracks_jax.ids.tokenizer import train_sentencepiece
 
 USER_DEFINED = sp_pb2.ModelProto.SentencePiece.USER_DEFINED
 
@@ -46,7 +47,6 @@ def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000,
   With `build=False` the model must already be there for these inputs
   (`SettingsError` otherwise): nothing is trained or written.
   """
-  from text2tracks_jax.ids.tokenizer import train_sentencepiece  # pylint: disable=import-outside-toplevel
   out_dir = Path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
   digest = hashlib.sha256()

@@ -1,21 +1,32 @@
 """`text2tracks <verb>`: the command-line entry point.
 
-Heavy libraries (TensorFlow, torch, JAX) are imported inside the verbs that
-need them, so `text2tracks --help` answers at once. Flags follow T5X/absl:
-`--gin_file=...` (repeatable) and `--gin.BINDING=value`.
+Flags follow T5X/absl: `--gin_file=...` (repeatable) and `--gin.BINDING=value`.
+
+The only module that imports lazily for speed: the package's own modules (they
+pull in numpy and gin) and the heavy libraries (JAX, TensorFlow, torch) are
+imported inside the verbs that need them, so `text2tracks --help` imports none
+of them and answers at once (tests/test_cli.py checks it). Everywhere else
+imports are at the top of the module, except optional or slow third-party
+ones, each marked `# lazy:` with its reason.
 """
+
+# The imports inside functions below are the lazy ones the docstring explains.
+# pylint: disable=import-outside-toplevel
 
 from __future__ import annotations
 
 import argparse
 import collections.abc
 import contextlib
+import importlib
+import json
 import logging
 import os
 import re
 import shlex
 import sys
 import tempfile
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2  # a UserError (data/errors.py): a bad flag, setting or input
 # gin files named relative to the repository also resolve from elsewhere.
@@ -60,12 +71,12 @@ class _LazyNames(collections.abc.Sequence):
 
 
 def _strategy_names():
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax import ids
   return sorted(ids.STRATEGIES)
 
 
 def _baseline_names():
-  from text2tracks_jax import baselines  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax import baselines
   return baselines.NAMES
 
 
@@ -102,7 +113,7 @@ def quiet_tensorflow():
     return
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   with _native_stderr_without(_TF_STARTUP_NOISE):
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf
     try:
       tf.config.set_visible_devices([], "GPU")
     except RuntimeError:  # devices already initialised (a program that imported TF itself)
@@ -116,8 +127,8 @@ def enable_compilation_cache(path) -> None:
   (JAX's defaults skip the small CPU ones)."""
   if not path or path == "none":
     return
-  import jax  # pylint: disable=import-outside-toplevel
-  from jax.experimental.compilation_cache import compilation_cache  # pylint: disable=import-outside-toplevel
+  import jax
+  from jax.experimental.compilation_cache import compilation_cache
   jax.config.update("jax_compilation_cache_dir", os.path.expanduser(path))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
@@ -180,7 +191,7 @@ _PREPARE_DEFAULTS = {"preset": "demo", "use_description": False, "dedupe_tracks"
 
 
 def _cmd_prepare(args):
-  from text2tracks_jax.data import prepare as prepare_lib  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data import prepare as prepare_lib
   accepted = _SOURCE_FLAGS[args.source]
   options = {}
   for dest in sorted({d for flags in _SOURCE_FLAGS.values() for d in flags}):
@@ -191,7 +202,7 @@ def _cmd_prepare(args):
       raise _flag_error(f"--{dest} is not used with --source {args.source}")
     options[accepted[dest]] = value
   if args.source == "synthetic":
-    from text2tracks_jax.data.synthetic import PRESETS  # pylint: disable=import-outside-toplevel
+    from text2tracks_jax.data.synthetic import PRESETS
     if args.preset not in PRESETS:
       raise _flag_error(f"--preset: unknown synthetic preset {args.preset!r}; "
                         f"expected one of {sorted(PRESETS)}")
@@ -213,8 +224,7 @@ def parse_gin(args, modules=()):
   unknown configurable or parameter, or a value gin cannot parse raises a
   `UserError` (one line): `InputError` for a missing file, else `FlagError`.
   """
-  import importlib  # pylint: disable=import-outside-toplevel
-  import gin  # pylint: disable=import-outside-toplevel
+  import gin
   for m in modules:
     importlib.import_module(m)
   gin.clear_config()  # one verb, one configuration (matters when called in-process)
@@ -243,7 +253,7 @@ def _skip_gin_search_misses(record) -> bool:
 
 
 def _resolve_gin_file(path: str) -> str:
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import InputError
   for candidate in (path, *(os.path.join(root, path) for root in GIN_ROOTS)):
     if os.path.isfile(candidate):
       return candidate
@@ -252,7 +262,7 @@ def _resolve_gin_file(path: str) -> str:
 
 
 def _gin_syntax_error(binding: str) -> bool:
-  import gin  # pylint: disable=import-outside-toplevel
+  import gin
   try:
     gin.parse_config(binding, skip_unknown=True)
   except SyntaxError:
@@ -263,8 +273,8 @@ def _gin_syntax_error(binding: str) -> bool:
 
 
 def _flag_error(message: str):
-  """A `FlagError` (imported on error only: --help stays light)."""
-  from text2tracks_jax.data.errors import FlagError  # pylint: disable=import-outside-toplevel
+  """A `FlagError`."""
+  from text2tracks_jax.data.errors import FlagError
   return FlagError(message)
 
 
@@ -273,7 +283,7 @@ def _one_line(error) -> str:
 
 
 def _cmd_build_ids(args):
-  from text2tracks_jax.data.errors import UserError  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data.errors import UserError
   try:
     _build_ids(args)
   except (TypeError, ValueError) as e:
@@ -285,8 +295,8 @@ def _cmd_build_ids(args):
 
 def _build_ids(args):
   """`build-ids` from parsed flags: explicit flags win over gin's `build_ids.*`."""
-  import gin  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax import ids  # pylint: disable=import-outside-toplevel
+  import gin
+  from text2tracks_jax import ids
   parse_gin(args)
   kwargs = {k: v for k, v in (("strategy", args.strategy), ("overwrite", args.overwrite),
                               ("seed", args.seed), ("spm_path", args.spm_path)) if v is not None}
@@ -335,14 +345,14 @@ Example (tiny world, a few minutes on a CPU):
 
 def _cmd_train(args):
   parse_gin(args, ["text2tracks_jax.training.train"])
-  from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import validation
+  from text2tracks_jax.training import train as train_lib
   train_lib.train(make_eval_fn=validation.make_eval_fn)
 
 
 def _cmd_infer(args):
   parse_gin(args, ["text2tracks_jax.serving.inference"])
-  from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import inference
   enable_compilation_cache(args.compilation_cache)
   inference.infer(workdir=args.workdir, split=args.split, out=args.out)  # others from gin
 
@@ -352,7 +362,7 @@ def _cmd_recommend(args):
     raise _flag_error("prompt: empty prompt: say what you would like to hear")
   # `infer`'s module too, as before: its bindings may stand beside `recommend`'s.
   parse_gin(args, ["text2tracks_jax.serving.inference"])
-  from text2tracks_jax.serving import recommender  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import recommender
   enable_compilation_cache(args.compilation_cache)
   if not args.prompt:
     prompts = _stdin_prompts()
@@ -377,7 +387,7 @@ def _stdin_prompts():
 
 
 def _cmd_evaluate(args):
-  from text2tracks_jax.evaluation import scorer  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.evaluation import scorer
   systems = scorer.parse_systems(args.predictions)
   result = scorer.evaluate(args.data, systems, args.out, k=args.k, split=args.split)
   print(result["table"])
@@ -386,14 +396,14 @@ def _cmd_evaluate(args):
 
 def _cmd_baseline(args):
   parse_gin(args, ["text2tracks_jax.baselines"])
-  from text2tracks_jax import baselines  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax import baselines
   baselines.run(args.name, data_dir=args.data, out=args.out, split=args.split,
                 top_n=args.top_n, seed=args.seed)
 
 
 def _cmd_experiment(args):
   parse_gin(args, ["text2tracks_jax.experiments.runner"])
-  from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.experiments import runner
   reports = runner.run_experiment(workdir=args.workdir)  # the rest from gin
   titles = {"table2": "Table 2: ID strategies", "table3": "Table 3: against the baselines",
             "figure3": "Figure 3: diversity penalty",
@@ -406,17 +416,15 @@ def _cmd_experiment(args):
 
 
 def _cmd_diagnose(args):
-  from text2tracks_jax.experiments import exact_rank  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.experiments import exact_rank
   exact_rank.run_from_args(args)
 
 
 def _cmd_list(args):
   """Every artifact under a directory: datasets, ID maps (and their tasks),
   trained models, predictions; manifests only, no heavy imports."""
-  import json  # pylint: disable=import-outside-toplevel
-  from pathlib import Path  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.data import outputs  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.data import outputs
+  from text2tracks_jax.data.errors import InputError
   root = os.path.abspath(args.run_dir)
   if not os.path.isdir(root):
     raise InputError(args.run_dir, None, None, "no such directory")
@@ -661,8 +669,8 @@ def main(argv=None) -> int:
       raise
     print(e.code, file=sys.stderr)  # "error: ..." from a verb's own flag check
     return EXIT_BAD_INPUT
-  except ValueError as e:  # UserError is one; imported here, not for --help
-    from text2tracks_jax.data.errors import UserError  # pylint: disable=import-outside-toplevel
+  except ValueError as e:  # UserError is one
+    from text2tracks_jax.data.errors import UserError
     if not isinstance(e, UserError):
       raise
     print(f"error: {_message(e)}", file=sys.stderr)

@@ -154,6 +154,7 @@ def no_duplicate_batches(queries, documents, batch_size: int, rng, group: int = 
 def fine_tune(model, queries, documents, *, epochs: int, batch_size: int,
               learning_rate: float, warmup_ratio: float, seed: int, log=print) -> dict:
   """MultipleNegativesRankingLoss on (query, document) pairs, in place. -> stats."""
+  # lazy: torch and sentence-transformers are optional (the `baselines` extra) and slow
   import torch  # pylint: disable=import-outside-toplevel
   from sentence_transformers import losses  # pylint: disable=import-outside-toplevel
   torch.manual_seed(seed)

@@ -29,6 +29,7 @@ from text2tracks_jax.ids.inputs import IdInputs
 def bm25(inputs: IdInputs, *, seed: int = 0, log=print, k1: float = 1.5, b: float = 0.75,
          method: str = "lucene", stopwords: str = "english") -> Ranker:
   """Indexes the track documents with bm25s; scores queries against all tracks."""
+  # lazy: bm25s is optional (the `baselines` extra) and takes ~0.9 s to import
   import bm25s  # pylint: disable=import-outside-toplevel
   del seed  # deterministic
   start = time.perf_counter()

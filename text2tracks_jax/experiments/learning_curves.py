@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from tensorboard.backend.event_processing import event_accumulator as ea
+from tensorboard.util import tensor_util
 
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
@@ -91,8 +93,6 @@ def read_scalars(tensorboard_dir: Path) -> dict:
   Reads tensor summaries (`clu.metric_writers`, TF2 `tf.summary`) and legacy
   simple values; a step logged twice (a resumed run) keeps its last value.
   """
-  from tensorboard.backend.event_processing import event_accumulator as ea  # pylint: disable=import-outside-toplevel
-  from tensorboard.util import tensor_util  # pylint: disable=import-outside-toplevel
   acc = ea.EventAccumulator(str(tensorboard_dir),
                             size_guidance={ea.TENSORS: 0, ea.SCALARS: 0})
   acc.Reload()
@@ -278,6 +278,8 @@ def markdown_text(runs: list, popularity: Optional[float] = None,
 
 
 def _plot(runs: list, path: Path, popularity: Optional[float], cooccurrence: Optional[float]):
+  # lazy: matplotlib (~0.5 s) only draws the figure, and its Agg backend is chosen
+  # here, not when this module is imported
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel

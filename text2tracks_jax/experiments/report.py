@@ -18,6 +18,9 @@ import numpy as np
 
 from text2tracks_jax.data import outputs
 from text2tracks_jax.evaluation import scorer
+from text2tracks_jax.experiments import prefix_info
+from text2tracks_jax.ids import load_id_map
+from text2tracks_jax.training.input_pipeline import TokenizedExamples
 
 
 def query_dependence_note(k: int, table: str) -> str:
@@ -29,8 +32,8 @@ def query_dependence_note(k: int, table: str) -> str:
 
 def decoding_steps(wd: Path, strategy: str, sample: int = 5000, seed: int = 0) -> Dict[str, float]:
   """Target tokens per ID under the task's vocabulary (EOS excluded): mean and max."""
+  # lazy: tasks imports TensorFlow (~4 s), which the other reports do not need
   from tasks import text2tracks, vocabularies  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.ids import load_id_map  # pylint: disable=import-outside-toplevel
   vocab = vocabularies.target_vocabulary(
       wd / "vocab" / text2tracks._slug(strategy) / "spiece.model")  # pylint: disable=protected-access
   ids = sorted(load_id_map(wd / "ids" / strategy).id_to_tracks)
@@ -43,8 +46,6 @@ def decoding_steps(wd: Path, strategy: str, sample: int = 5000, seed: int = 0) -
 def first_token_information(wd: Path, strategy: str) -> Optional[float]:
   """Nats the query's words tell about the ID's first token (`prefix_info`),
   on the strategy's cached train examples; None if training has not cached them."""
-  from text2tracks_jax.experiments import prefix_info  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.training.input_pipeline import TokenizedExamples  # pylint: disable=import-outside-toplevel
   caches = sorted((wd / "train" / strategy / "cache").glob("*.train.*.npz"))
   if not caches:
     return None
@@ -110,6 +111,8 @@ def table3(wd: Path, data_dir: Path, systems: Mapping[str, Path], *, split: str,
 def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str, *,
             split: str, k: int, log) -> dict:
   """hits@k and artist entropy against the diversity (homogeneity) penalty."""
+  # lazy: matplotlib (~0.5 s) only draws the figure, and its Agg backend is chosen
+  # here, not when this module is imported
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel

@@ -42,6 +42,7 @@ import gin
 
 from text2tracks_jax import baselines as baselines_lib
 from text2tracks_jax import ids
+from text2tracks_jax.data import prepare as prepare_lib
 from text2tracks_jax.experiments import report, showcase
 from text2tracks_jax.experiments.stages import StageRunner
 from text2tracks_jax.training import fingerprints
@@ -167,7 +168,6 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
 
 # -- stages --------------------------------------------------------------------
 def _prepare(source, data_dir, seed, options, log):
-  from text2tracks_jax.data import prepare as prepare_lib  # pylint: disable=import-outside-toplevel
   manifest = prepare_lib.prepare(source, data_dir, seed=seed, **options)
   log(prepare_lib.format_stats(manifest))
   return {"counts": manifest["counts"]}
@@ -184,6 +184,7 @@ def _build_ids(data_dir, strategy, out_dir, seed, log):
 
 
 def _train_settings() -> dict:
+  # lazy: the trainer's JAX, Flax and Orbax would add over 1 s to importing the runner
   from text2tracks_jax.models import partitioning  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import distributed  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import optimizers  # pylint: disable=import-outside-toplevel
@@ -199,6 +200,7 @@ def _train_settings() -> dict:
 
 def _train(wd: Path, model: str, overrides: dict, log):
   """Trains WORKDIR/train/<model>; a model "<strategy>+" is that strategy with `overrides`."""
+  # lazy: tasks and serving import TensorFlow (~4 s), the trainer JAX (see above)
   import tasks  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
@@ -211,6 +213,7 @@ def _train(wd: Path, model: str, overrides: dict, log):
 
 
 def _infer_settings(split, overrides: dict) -> dict:
+  # lazy: serving imports TensorFlow (~4 s), partitioning JAX (see _train_settings)
   from text2tracks_jax.models import partitioning  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import distributed  # pylint: disable=import-outside-toplevel
@@ -222,7 +225,7 @@ def _infer_settings(split, overrides: dict) -> dict:
 
 
 def _infer(wd: Path, strategy, split, out, overrides: dict, log):
-  from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
   out.parent.mkdir(parents=True, exist_ok=True)
   return inference.infer(workdir=str(wd / "train" / strategy), split=split, out=str(out),
                          log=log, **overrides)

@@ -45,6 +45,8 @@ def collect(run_dir: Path) -> dict:
 
 
 def write_report(runs: list, out: Path) -> str:
+  # lazy: matplotlib (~0.5 s) only draws the figure, and its Agg backend is chosen
+  # here, not when this module is imported
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel

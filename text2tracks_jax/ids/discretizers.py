@@ -200,6 +200,7 @@ def sparse_coding(x: np.ndarray, *, seed: int = 0, trusted: np.ndarray | None = 
     encoder: "batched" (vectorized OMP, same choices as sklearn's) or "sklearn"
       (`MiniBatchDictionaryLearning.transform`, a Python loop per row).
   """
+  # lazy: scikit-learn takes ~1.2 s to import, paid by every `import text2tracks_jax.ids`
   from sklearn.decomposition import MiniBatchDictionaryLearning  # pylint: disable=import-outside-toplevel
   if encoder not in ("batched", "sklearn"):
     raise ValueError(f"sparse_coding: encoder must be 'batched' or 'sklearn', got {encoder!r}")
@@ -289,6 +290,7 @@ def level_lexicon(levels: int, size: int) -> list:
 
 def _kmeans(x: np.ndarray, k: int, seed: int, minibatch_above: int, n_init: int = 1):
   """Labels [n] and centroids [k, d]; MiniBatchKMeans above `minibatch_above` rows."""
+  # lazy: scikit-learn takes ~1.2 s to import, paid by every `import text2tracks_jax.ids`
   from sklearn.cluster import KMeans, MiniBatchKMeans  # pylint: disable=import-outside-toplevel
   if len(x) > minibatch_above:
     km = MiniBatchKMeans(n_clusters=k, random_state=seed, batch_size=4096, n_init=n_init,
@@ -345,6 +347,7 @@ def residual_kmeans(x: np.ndarray, *, seed: int = 0, trusted: np.ndarray | None 
   k = min(codebook_size, len(rows))
   tokens = np.zeros((len(residual), levels), np.int64)
   codebooks = np.zeros((levels, codebook_size, residual.shape[1]), np.float32)
+  # lazy: scikit-learn takes ~1.2 s to import, paid by every `import text2tracks_jax.ids`
   from sklearn.metrics import pairwise_distances_argmin  # pylint: disable=import-outside-toplevel
   for level in range(levels):
     _, centroids = _kmeans(residual[rows], k, seed + level, minibatch_above)

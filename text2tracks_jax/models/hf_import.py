@@ -39,6 +39,7 @@ import struct
 from pathlib import Path
 from typing import Any, Dict, Iterator, Mapping, Tuple
 
+import ml_dtypes
 import numpy as np
 
 from text2tracks_jax.models.configs import T5Config
@@ -126,7 +127,6 @@ _SAFETENSORS_DTYPES = {
 
 
 def _ml_dtype(name: str):
-  import ml_dtypes  # pylint: disable=import-outside-toplevel  (a jax dependency)
   return {"BF16": ml_dtypes.bfloat16, "F8_E4M3": ml_dtypes.float8_e4m3fn,
           "F8_E5M2": ml_dtypes.float8_e5m2}[name]
 
@@ -152,6 +152,7 @@ def _read_safetensors_raw(path: Path) -> Dict[str, np.ndarray]:
 
 
 def _read_safetensors(path: Path) -> Dict[str, np.ndarray]:
+  # lazy: safetensors is optional (the `bench`/`test` extras)
   from safetensors import numpy as safetensors_np  # pylint: disable=import-outside-toplevel
   try:
     return safetensors_np.load_file(str(path))
@@ -160,7 +161,7 @@ def _read_safetensors(path: Path) -> Dict[str, np.ndarray]:
 
 
 def _read_torch_bin(path: Path) -> Dict[str, np.ndarray]:
-  try:
+  try:  # lazy: torch is optional, only needed to read pytorch_model.bin
     import torch  # pylint: disable=import-outside-toplevel
   except ImportError as e:
     raise ImportError(f"reading {path} needs torch (pip install torch); "

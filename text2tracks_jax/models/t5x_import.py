@@ -26,8 +26,10 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+import jax
 import numpy as np
 
+from text2tracks_jax.models import network
 from text2tracks_jax.models.configs import T5Config
 
 PyTree = Any
@@ -100,8 +102,6 @@ def params_from_t5x_flat(flat: Mapping[str, Any],
 
 
 def _check_against_config(params: PyTree, config: T5Config) -> None:
-  import jax  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.models import network  # pylint: disable=import-outside-toplevel
   expected = network.abstract_params(network.T5Model(config))
   flat_expected = {"/".join(str(k.key) for k in path): leaf.shape
                    for path, leaf in jax.tree_util.tree_leaves_with_path(expected)}
@@ -156,7 +156,8 @@ def _is_orbax_dir(path: Path) -> bool:
 
 def restore_orbax_flat(path: os.PathLike | str) -> Dict[str, np.ndarray]:
   """Flat {'target/encoder/...': numpy array} of an Orbax PyTree checkpoint."""
-  import jax  # pylint: disable=import-outside-toplevel
+  # lazy: Orbax and TensorStore only read T5X checkpoints; every user of
+  # `text2tracks_jax.models` would pay their import (~0.2 s)
   import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
   path = Path(path).absolute()
   checkpointer = ocp.PyTreeCheckpointer()
@@ -197,6 +198,8 @@ def _local_spec(spec: Mapping[str, Any], ckpt_dir: Path) -> dict:
 
 def restore_legacy_flat(path: os.PathLike | str) -> Dict[str, np.ndarray]:
   """Flat {'target/encoder/...': numpy array} of a legacy T5X checkpoint dir."""
+  # lazy: flax.serialization and TensorStore only read T5X checkpoints; every user
+  # of `text2tracks_jax.models` would pay their import (~0.2 s)
   from flax import serialization  # pylint: disable=import-outside-toplevel
   import tensorstore as ts  # pylint: disable=import-outside-toplevel
   ckpt_dir = Path(path).absolute()

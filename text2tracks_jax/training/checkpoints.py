@@ -16,6 +16,10 @@ import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
+from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.models import configs
+from text2tracks_jax.training import fingerprints
+
 
 class Checkpointer:
   """Periodic/final saves, keep-N, async; restore of the latest good step."""
@@ -79,9 +83,6 @@ def load_trained(workdir, step=None):
   train_config.json or a complete checkpoint raises `InputError`; nothing is
   written.
   """
-  from text2tracks_jax.data.errors import InputError  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.models import configs  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.training import fingerprints  # pylint: disable=import-outside-toplevel
   workdir = _absolute(workdir)
   info = fingerprints.read_train_config(workdir)
   config = configs.T5Config(**{k: tuple(v) if isinstance(v, list) else v

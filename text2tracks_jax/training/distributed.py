@@ -27,6 +27,7 @@ from typing import Mapping, Optional
 
 import gin
 import jax
+from jax.experimental import multihost_utils
 
 _SLURM_STEP = ("SLURM_JOB_ID", "SLURM_STEP_NODELIST", "SLURM_NTASKS", "SLURM_PROCID",
                "SLURM_LOCALID")
@@ -90,5 +91,4 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
 def barrier(name: str) -> None:
   """Blocks until every process reaches `barrier(name)` (no-op in one process)."""
   if jax.process_count() > 1:
-    from jax.experimental import multihost_utils  # pylint: disable=import-outside-toplevel
     multihost_utils.sync_global_devices(name)

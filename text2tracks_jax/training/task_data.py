@@ -45,7 +45,7 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
   `use_seqio` builds through the SeqIO task even where the fast path applies
   (same examples, slower: the reference).
   """
-  # TensorFlow and SeqIO are imported on use: `text2tracks --help` stays fast.
+  # lazy: tasks imports TensorFlow (~4 s), not needed to import the trainer
   import tasks  # pylint: disable=import-outside-toplevel
   from tasks import examples as task_examples  # pylint: disable=import-outside-toplevel
   cache, stale = None, []
@@ -87,6 +87,7 @@ def cache_key(task_name: str, split: str, inputs_length: int,
   """12 hex digits naming the cached examples of `task_name`/`split`: the task,
   the lengths, and the SHA-256 of its vocabularies' SentencePiece models and,
   for a task of `tasks.register_run`, of its ID map and prepared data."""
+  # lazy: seqio and tasks import TensorFlow (~4 s), not needed to import the trainer
   import seqio  # pylint: disable=import-outside-toplevel
   import tasks  # pylint: disable=import-outside-toplevel
   features = seqio.get_mixture_or_task(task_name).output_features
@@ -105,6 +106,7 @@ def cache_key(task_name: str, split: str, inputs_length: int,
 
 def _seqio_pairs(task_name: str, split: str, progress: bool):
   """The SeqIO task's tokenized examples, one row per pair, in order."""
+  # lazy: seqio and tasks import TensorFlow (~4 s), not needed to import the trainer
   import seqio  # pylint: disable=import-outside-toplevel
   from tasks import examples as task_examples  # pylint: disable=import-outside-toplevel
   task = seqio.get_mixture_or_task(task_name)

@@ -30,7 +30,8 @@ from etils import epath
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import FlagError
 from text2tracks_jax.ids import prefix_trie
-from text2tracks_jax.models import configs, network, partitioning
+from text2tracks_jax.models import configs, network, partitioning, resize
+from text2tracks_jax.models import pretrained as pretrained_lib
 from text2tracks_jax.training import checkpoints, distributed, fingerprints, input_pipeline
 from text2tracks_jax.training import optimizers, task_data
 from text2tracks_jax.training.trainer import TrainConfig, Trainer
@@ -41,13 +42,13 @@ def _round_up(n: int, multiple: int = 128) -> int:
 
 
 def _task_vocab_size(task: str) -> int:
+  # lazy: seqio imports TensorFlow (~4 s), which importing the trainer does not need
   import seqio  # pylint: disable=import-outside-toplevel
   return seqio.get_mixture_or_task(task).output_features["targets"].vocabulary.vocab_size
 
 
 def _pretrained_params(path: str, config: configs.T5Config, seed: int):
-  from text2tracks_jax.models import pretrained, resize  # pylint: disable=import-outside-toplevel
-  hf_config, params = pretrained.load_pretrained(path)  # Hugging Face or T5X directory
+  hf_config, params = pretrained_lib.load_pretrained(path)  # Hugging Face or T5X directory
   if config.vocab_size > hf_config.vocab_size:
     params = resize.resize_vocab(params, config.vocab_size, jax.random.key(seed))
   shape_fields = ("d_model", "d_kv", "d_ff", "num_heads", "num_encoder_layers",
@@ -117,7 +118,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     base_spm = str(epath.Path(pretrained) / "spiece.model")
   registered = None
   if run_dir:
-    import tasks  # pylint: disable=import-outside-toplevel
+    import tasks  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
     registered = tasks.register_run(run_dir, base_spm=base_spm,
                                     num_extra_ids=num_extra_ids if base_spm else 0)
   elif base_spm:
@@ -145,7 +146,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   if trie_loss:
     if not run_dir:
       raise ValueError("trie_loss needs run_dir (the trie is built from the run's ID map)")
-    import tasks  # pylint: disable=import-outside-toplevel
+    import tasks  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
     sequences = tasks.id_token_sequences(run_dir, task)[3]
     trie = prefix_trie.build_trie(sequences, eos_id=1, vocab_size=model_config.vocab_size)
   init_params = _pretrained_params(pretrained, model_config, seed) if pretrained else None
@@ -237,7 +238,7 @@ def _override_model(model_config: configs.T5Config, overrides: Optional[dict]):
 
 def _check_task(task: str, run_dir, registered):
   """`FlagError` naming the run's tasks if `task` is not registered."""
-  import seqio  # pylint: disable=import-outside-toplevel
+  import seqio  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
   if task in seqio.TaskRegistry.names() or task in seqio.MixtureRegistry.names():
     return
   if registered is None:  # registered elsewhere (TEXT2TRACKS_RUN_DIRS, gin)
@@ -249,11 +250,11 @@ def _check_task(task: str, run_dir, registered):
 
 def _input_fingerprints(run_dir, task: str) -> dict:
   """The fingerprints of the data, ID map and vocabulary `task` trains on."""
-  import seqio  # pylint: disable=import-outside-toplevel
+  import seqio  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
   vocabulary = seqio.get_mixture_or_task(task).output_features["targets"].vocabulary
   if not run_dir:
     return fingerprints.record(vocabulary=vocabulary.sentencepiece_model_file)
-  import tasks  # pylint: disable=import-outside-toplevel
+  import tasks  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
   return fingerprints.record(data=Path(run_dir) / "data", id_map=tasks.id_map_dir(run_dir, task),
                              vocabulary=vocabulary.sentencepiece_model_file)
 
@@ -264,6 +265,7 @@ def _local_or_none(path: epath.Path):
 
 
 def _metric_writer(workdir: epath.Path):
+  # lazy: clu.metric_writers imports TensorFlow (~4 s)
   from clu import metric_writers  # pylint: disable=import-outside-toplevel
   return metric_writers.create_default_writer(
       str(workdir / "tensorboard"), just_logging=jax.process_index() > 0, asynchronous=False)
