@@ -40,7 +40,7 @@ def test_demo_long_is_the_demo_with_a_wider_table3_model(monkeypatch):
     cli.parse_gin(_Args("gin_configs/runs/demo_long.gin"), ["text2tracks_jax.experiments.runner"])
     assert gin.get_bindings(train_lib.train) == demo[0]  # Table 2 as in the demo
     best = gin.get_bindings(runner.run_experiment)["best_train"]
-    assert best == {"num_epochs": 2,
+    assert best == {"num_epochs": 3,
                     "model_overrides": {"d_model": 256, "d_ff": 1024, "d_kv": 64}}
     assert demo[1]["best_train"] == {"num_epochs": 2}
   finally:
