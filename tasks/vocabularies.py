@@ -48,7 +48,6 @@ def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000,
   (`SettingsError` otherwise): nothing is trained or written.
   """
   out_dir = Path(out_dir)
-  out_dir.mkdir(parents=True, exist_ok=True)
   digest = hashlib.sha256()
   for t in texts:
     digest.update(t.encode("utf-8") + b"\n")
@@ -60,6 +59,7 @@ def train_base_model(texts: Sequence[str], out_dir, vocab_size: int = 8000,
       return model_path
   if not build:
     raise _not_built(model_path)
+  out_dir.mkdir(parents=True, exist_ok=True)
   tmp = train_sentencepiece(texts, out_dir / f".spiece.model.tmp-{os.getpid()}",
                             vocab_size=vocab_size, byte_fallback=True)
   os.replace(tmp, model_path)
