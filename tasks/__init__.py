@@ -10,8 +10,8 @@ side effect, e.g. in each Beam worker): `register_run(RUN)` builds them.
 
 import os
 
-from tasks.text2tracks import (id_map_dir, id_token_sequences, model_input, register_run,
-                              task_inputs, task_name)
+from tasks.text2tracks import (INPUT_FORM, id_map_dir, id_token_sequences, model_input,
+                              register_run, task_inputs, task_name)
 
 for _run_dir in filter(None, os.environ.get("TEXT2TRACKS_RUN_DIRS", "").split(os.pathsep)):
   register_run(_run_dir, build_vocabularies=False)

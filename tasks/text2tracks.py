@@ -41,6 +41,11 @@ CONTENT_STRATEGIES = ("artist-name-track-name",)
 _TASK_INPUTS: dict = {}
 
 
+# What `model_input` makes of a query, recorded with every trained model
+# (train_config.json "input_form"): a model is refused under another form.
+INPUT_FORM = "normalize_query"
+
+
 def model_input(query: str) -> str:
   """The text the model reads for a query: `normalize_query`'s casefolded,
   whitespace-collapsed form, the form the baselines and the split leakage
@@ -49,7 +54,8 @@ def model_input(query: str) -> str:
 
   Why: a vocabulary trained from scratch gives 'Pop' and 'pop' unrelated
   pieces, so a model trained on user titles (mostly lower case) was lost on
-  Title Case prompts (validation A/B in README "Results").
+  Title Case prompts (validation A/B in README "Results"). Change `INPUT_FORM`
+  with it.
   """
   return normalize_query(query)
 

@@ -16,7 +16,9 @@ import sys
 
 import pytest
 
+import tasks
 from text2tracks_jax import cli
+from text2tracks_jax.data.errors import SettingsError
 from text2tracks_jax.training import fingerprints
 
 TASK = "text2tracks_world_track_int"
@@ -178,6 +180,28 @@ def test_a_rebuilt_id_map_is_refused_by_infer_and_recommend(trained, capsys):
   finally:  # the same build as the fixture's gives the same fingerprint back
     assert cli.main(_build_ids(run, "--overwrite")) == 0
   fingerprints.check_inputs(workdir, info)
+
+
+def test_a_model_that_read_queries_in_another_form_is_refused(trained, capsys):
+  """A model trained before the casefolding (no "input_form") would get other
+  tokens for the same prompt: recommend refuses it, and so does training into it."""
+  _, workdir = trained
+  path = workdir / "train_config.json"
+  original = path.read_text()
+  info = json.loads(original)
+  assert info["input_form"] == tasks.INPUT_FORM
+  del info["input_form"]
+  path.write_text(json.dumps(info))
+  try:
+    rc, err = _run(capsys, ["recommend", "--workdir", str(workdir), "jazz"])
+    line = _one_error_line(err)
+    assert rc == 2 and "queries were read as written at training, normalize_query now" in line
+    with pytest.raises(SettingsError, match="queries were read as written"):
+      fingerprints.check_workdir(workdir, info["task"], info["model_config"],
+                                 info["fingerprints"])
+  finally:
+    path.write_text(original)
+  fingerprints.check_inputs(workdir, info | {"input_form": tasks.INPUT_FORM})
 
 
 # -- B: one-line errors -----------------------------------------------------------

@@ -26,7 +26,6 @@ import numpy as np
 
 from text2tracks_jax.data import outputs
 from text2tracks_jax.ids import content, discretizers, integer, learned
-from text2tracks_jax.ids import embeddings as embeddings_lib
 from text2tracks_jax.ids import id_map as id_map_lib
 from text2tracks_jax.ids import stats as stats_lib
 from text2tracks_jax.ids.inputs import IdInputs, load_inputs
@@ -34,7 +33,8 @@ from text2tracks_jax.ids.tokenizer import has_text_pieces, train_sentencepiece
 
 log = logging.getLogger(__name__)
 
-# CLI name -> (strategy function, fixed keyword arguments).
+# CLI name -> (strategy function, fixed keyword arguments): the paper's six, in
+# its order (Table 2), then ours.
 STRATEGIES = {
     "artist-name-track-name": (content.artist_name_track_name, {}),
     "track-int": (integer.track_int, {}),
@@ -45,8 +45,7 @@ STRATEGIES = {
     # Not in the paper: cf and text embeddings together (issue #13's ID design lever).
     "semantic-ids-hybrid": (learned.semantic_ids, {"embedding": "hybrid"}),
 }
-# The paper's six strategies, in its order (Table 2).
-PAPER_STRATEGIES = tuple(list(STRATEGIES)[:6])
+PAPER_STRATEGIES = tuple(s for s in STRATEGIES if s != "semantic-ids-hybrid")
 SPM_FILE = "spiece.model"
 _RESERVED = {"inputs", "seed", "trusted", "x"}
 
@@ -102,9 +101,7 @@ def configurables(strategy: str, options: dict | None = None) -> tuple:
   fn, fixed = STRATEGIES[strategy]
   if fn is not learned.semantic_ids:
     return (build_ids, fn)
-  parts = ((embeddings_lib.cf_embeddings, embeddings_lib.text_embeddings)
-           if fixed["embedding"] == "hybrid" else ())
-  return (build_ids, fn, learned.EMBEDDINGS[fixed["embedding"]], *parts,
+  return (build_ids, fn, *learned.EMBEDDING_CALLS[fixed["embedding"]],
           discretizers.DISCRETIZERS[_discretizer(options or {})])
 
 

@@ -23,8 +23,13 @@ from text2tracks_jax.ids import embeddings as embeddings_lib
 from text2tracks_jax.ids.id_map import Assignment, group_collisions
 from text2tracks_jax.ids.inputs import IdInputs
 
-EMBEDDINGS = {"cf": embeddings_lib.cf_embeddings, "text": embeddings_lib.text_embeddings,
-              "hybrid": embeddings_lib.hybrid_embeddings}
+# Embedding name -> the gin-configurable functions it runs, itself first (their
+# bindings shape the vectors, so an experiment stage's settings hold them).
+EMBEDDING_CALLS = {"cf": (embeddings_lib.cf_embeddings,),
+                   "text": (embeddings_lib.text_embeddings,),
+                   "hybrid": (embeddings_lib.hybrid_embeddings, embeddings_lib.cf_embeddings,
+                              embeddings_lib.text_embeddings)}
+EMBEDDINGS = {name: calls[0] for name, calls in EMBEDDING_CALLS.items()}
 
 
 def disambiguation_suffix(ids: np.ndarray, popularity: np.ndarray, track_ids: np.ndarray):

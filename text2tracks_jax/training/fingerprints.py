@@ -13,7 +13,10 @@ path:
 runner refuse a model whose inputs changed since it was trained (an ID map
 rebuilt with another seed decodes to other tracks). `check_workdir` refuses,
 before anything is written, to train into a workdir that holds a model of
-another task, model config or vocabulary.
+another task, model config or vocabulary. Both also compare the form in which
+the model reads queries ("input_form", `tasks.INPUT_FORM`): a model trained on
+queries as written (before the field existed) is refused, not fed casefolded
+ones.
 """
 
 from __future__ import annotations
@@ -71,13 +74,26 @@ def read_train_config(workdir) -> dict:
   return json.loads(path.read_text())
 
 
+def input_form() -> str:
+  """How models read queries now: `tasks.INPUT_FORM` (see `tasks.model_input`)."""
+  import tasks  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow (~4 s)
+  return tasks.INPUT_FORM
+
+
+def _form_change(recorded) -> list:
+  now = input_form()
+  return [] if recorded == now else [
+      f"queries were read {recorded or 'as written'} at training, {now} now"]
+
+
 def check_inputs(workdir, info: dict) -> None:
   """Raises `SettingsError` (one line, what changed) if an input of the model in
-  `workdir` (its train_config `info`) differs from when it was trained.
+  `workdir` (its train_config `info`), or the form it reads queries in,
+  differs from when it was trained.
 
-  Models trained before fingerprints were recorded are not checked.
+  Input files of models trained before fingerprints were recorded are not checked.
   """
-  changed = []
+  changed = _form_change(info.get("input_form"))
   for name, rec in sorted((info.get("fingerprints") or {}).items()):
     label = LABELS.get(name, name)
     try:
@@ -95,12 +111,12 @@ def check_inputs(workdir, info: dict) -> None:
 
 def check_workdir(workdir, task: str, model_config: dict, fingerprints: dict) -> None:
   """Raises `SettingsError` if `workdir` holds a model of another task, model
-  config or input artifacts (vocabulary, ID map, data) than this run's."""
+  config, input artifacts (vocabulary, ID map, data) or query form than this run's."""
   path = epath.Path(workdir) / TRAIN_CONFIG
   if not path.exists():
     return
   old = json.loads(path.read_text())
-  diffs = []
+  diffs = _form_change(old.get("input_form"))
   if old.get("task") != task:
     diffs.append(f"task {old.get('task')!r} -> {task!r}")
   old_config = old.get("model_config") or {}

@@ -160,6 +160,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           "num_params": network.num_params(network.abstract_params(model)),
           "devices": jax.device_count(), "processes": jax.process_count(),
           "pretrained": pretrained, "trie_loss": trie_loss, "fingerprints": inputs,
+          "input_form": fingerprints.input_form(),
           "gin_config": gin.config_str()}
   done = checkpoints.latest_step(workdir / "checkpoints")
   if done is not None and done >= total_steps:
