@@ -118,3 +118,37 @@ def test_grouped_step_has_the_loss_of_its_pairs(tmp_path, use_trie):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-6)
   flat_t.close()
   group_t.close()
+
+
+@pytest.mark.parametrize("use_trie", [False, True])
+def test_eval_loss_is_the_step_loss_over_all_examples(tmp_path, use_trie):
+  """`eval_loss` (dropout off, padded last batch) gives the loss a train step
+  reports on the same pairs at the same parameters, flat or grouped."""
+  ex = _pairs(23, queries=5)
+  cfg = configs.get_config("tiny", vocab_size=128, dropout_rate=0.3, num_encoder_layers=1,
+                           num_decoder_layers=1)
+  trie = prefix_trie.build_trie(IDS, vocab_size=128) if use_trie else None
+  make = lambda name, size: trainer.Trainer(
+      network.T5Model(cfg), optimizers.create_optimizer(
+          optimizers.learning_rate_schedule(10, learning_rate=1e-2), name="sgd"),
+      tmp_path / name, trainer.TrainConfig(batch_size=size), trie=trie, log=lambda _: None)
+  whole, small = make("whole", len(ex)), make("small", 4)  # 23 = 5 x 4 + 3: one padded batch
+  params = small.init_state()["params"]
+  got_flat = small.eval_loss(params, ex)
+  got_grouped = small.eval_loss(params, group_by_query(ex, 3))
+  state = whole.init_state()
+  # The step's loss is dropout-free only with dropout off: compare against a 0-dropout twin.
+  cfg0 = configs.get_config("tiny", vocab_size=128, dropout_rate=0.0, num_encoder_layers=1,
+                            num_decoder_layers=1)
+  twin = trainer.Trainer(network.T5Model(cfg0), whole.optimizer, tmp_path / "twin",
+                         trainer.TrainConfig(batch_size=len(ex)), trie=trie, log=lambda _: None)
+  _, metrics = twin._step_fn(twin.init_state(),  # pylint: disable=protected-access
+                             twin._global_batch(encdec_features(ex.inputs, ex.targets)),  # pylint: disable=protected-access
+                             twin._trie_data)  # pylint: disable=protected-access
+  np.testing.assert_allclose(got_flat, float(metrics["loss"]), rtol=1e-5)
+  np.testing.assert_allclose(got_grouped, got_flat, rtol=1e-5)
+  _, dropped = whole._step_fn(state, whole._global_batch(  # pylint: disable=protected-access
+      encdec_features(ex.inputs, ex.targets)), whole._trie_data)  # pylint: disable=protected-access
+  assert abs(float(dropped["loss"]) - got_flat) > 1e-4, "the train step keeps dropout on"
+  for t in (whole, small, twin):
+    t.close()

@@ -11,6 +11,7 @@ one does.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Any, Callable, Optional
 
@@ -166,6 +167,7 @@ class Trainer:
     self.model, self.optimizer, self.config = model, optimizer, config
     self.trie = trie
     self._trie_data = TrieLossData.build(trie) if trie is not None else None
+    self._trie_width = max(trie.root_degree, trie.max_degree) if trie is not None else 0
     self.mesh = mesh if mesh is not None else partitioning.create_mesh()
     self.rules = rules if rules is not None else partitioning.standard_logical_axis_rules()
     self.writer, self.eval_fn, self.log = writer, eval_fn, log
@@ -175,6 +177,7 @@ class Trainer:
     self._build_state_layout()
     self._init_params = init_params
     self._step_fn = self._compile_step()
+    self._eval_loss_fn = None  # eval_loss's program, compiled on first use
 
   # -- state -------------------------------------------------------------------
   def _build_state_layout(self):
@@ -206,32 +209,35 @@ class Trainer:
                      out_shardings=self.state_shardings)(rng, params)
 
   # -- the step ----------------------------------------------------------------
-  def _compile_step(self):
-    cfg, model, optimizer = self.config, self.model, self.optimizer
-    base_rng = jax.random.key(cfg.seed + 1)
-    width = max(self.trie.root_degree, self.trie.max_degree) if self.trie is not None else 0
+  def _loss(self, params, batch, rng, trie_data, enable_dropout: bool):
+    """(mean loss per weighted target token, sum of weights) of one batch;
+    dropout on for training, off for `eval_loss`."""
+    cfg, model = self.config, self.model
+    inputs = batch["encoder_input_tokens"]
+    targets, weights = batch["decoder_target_tokens"], batch["decoder_loss_weights"]
+    decoder_inputs = batch["decoder_input_tokens"]
+    enc_rng, dec_rng = jax.random.split(rng)
+    encoded = model.apply({"params": params}, inputs, enable_dropout=enable_dropout,
+                          rngs={"dropout": enc_rng}, method=network.T5Model.encode)
+    if targets.ndim == 3:  # query-grouped [B, K, T]: each encoding serves K targets
+      k = targets.shape[1]
+      encoded, inputs = jnp.repeat(encoded, k, axis=0), jnp.repeat(inputs, k, axis=0)
+      targets, weights, decoder_inputs = (x.reshape((-1,) + x.shape[2:])
+                                          for x in (targets, weights, decoder_inputs))
+    out = model.apply({"params": params}, encoded, inputs, decoder_inputs, targets,
+                      enable_dropout=enable_dropout, rngs={"dropout": dec_rng},
+                      return_hidden=trie_data is not None, method=network.T5Model.decode)
+    if trie_data is not None:
+      total, weight = trie_cross_entropy(out, network.lm_head_kernel(params), targets, weights,
+                                         trie_data, self._trie_width, cfg.z_loss)
+    else:
+      total, weight = cross_entropy(out, targets, weights, cfg.label_smoothing, cfg.z_loss)
+    return total / jnp.maximum(weight, 1.0), weight
 
-    def loss_fn(params, batch, rng, trie_data):
-      inputs = batch["encoder_input_tokens"]
-      targets, weights = batch["decoder_target_tokens"], batch["decoder_loss_weights"]
-      decoder_inputs = batch["decoder_input_tokens"]
-      enc_rng, dec_rng = jax.random.split(rng)
-      encoded = model.apply({"params": params}, inputs, enable_dropout=True,
-                            rngs={"dropout": enc_rng}, method=network.T5Model.encode)
-      if targets.ndim == 3:  # query-grouped [B, K, T]: each encoding serves K targets
-        k = targets.shape[1]
-        encoded, inputs = jnp.repeat(encoded, k, axis=0), jnp.repeat(inputs, k, axis=0)
-        targets, weights, decoder_inputs = (x.reshape((-1,) + x.shape[2:])
-                                            for x in (targets, weights, decoder_inputs))
-      out = model.apply({"params": params}, encoded, inputs, decoder_inputs, targets,
-                        enable_dropout=True, rngs={"dropout": dec_rng},
-                        return_hidden=trie_data is not None, method=network.T5Model.decode)
-      if trie_data is not None:
-        total, weight = trie_cross_entropy(out, network.lm_head_kernel(params), targets,
-                                           weights, trie_data, width, cfg.z_loss)
-      else:
-        total, weight = cross_entropy(out, targets, weights, cfg.label_smoothing, cfg.z_loss)
-      return total / jnp.maximum(weight, 1.0), weight
+  def _compile_step(self):
+    cfg, optimizer = self.config, self.optimizer
+    base_rng = jax.random.key(cfg.seed + 1)
+    loss_fn = functools.partial(self._loss, enable_dropout=True)
 
     def step_fn(state, batch, trie_data):
       rng = jax.random.fold_in(base_rng, state["step"])
@@ -259,6 +265,34 @@ class Trainer:
   def _global_batch(self, local: dict) -> dict:
     sharding = partitioning.batch_sharding(self.mesh)
     return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in local.items()}
+
+  def eval_loss(self, params, examples) -> float:
+    """Mean loss per target token over all `examples` (pairs or query groups),
+    dropout off: a validation loss in the units of the logged train loss.
+
+    Batches of `config.batch_size` in order; the last one is padded with rows
+    of zero weight. Every process passes the same examples.
+    """
+    if self._eval_loss_fn is None:
+      def fn(params, batch, trie_data):
+        loss, weight = self._loss(params, batch, jax.random.key(0), trie_data, False)
+        return loss * weight, weight
+      rep = partitioning.replicated(self.mesh)
+      self._eval_loss_fn = jax.jit(partitioning.with_axis_rules(fn, self.mesh, self.rules),
+                              out_shardings=(rep, rep))
+    size, n = self.config.batch_size, len(examples)
+    pad = -n % size
+    inputs = np.concatenate([examples.inputs, np.repeat(examples.inputs[:1], pad, 0)])
+    targets = np.concatenate([examples.targets,
+                              np.zeros((pad,) + examples.targets.shape[1:], examples.targets.dtype)])
+    it = BatchIterator(type(examples)(inputs, targets), size, 0, jax.process_index(),
+                       jax.process_count(), shuffle=False)
+    total = weight = 0.0
+    with self.mesh:
+      for step in range(it.steps_per_epoch):
+        t, w = self._eval_loss_fn(params, self._global_batch(it.local_batch(step)), self._trie_data)
+        total, weight = total + float(t), weight + float(w)
+    return total / max(weight, 1.0)
 
   # -- the loop ----------------------------------------------------------------
   def restore_or_init(self, data_meta: dict):
