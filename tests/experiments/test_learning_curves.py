@@ -178,3 +178,20 @@ def test_bad_input_exits_2_and_writes_nothing(workdir, tmp_path, capsys):
   assert lc.main([str(noloss), "--out", str(out)]) == 2
   assert "no 'loss' scalar" in capsys.readouterr().err
   assert not out.exists()
+
+
+def test_validation_loss_is_a_column_and_drawn(tmp_path):
+  wd = tmp_path / "vl"
+  (wd / "cache").mkdir(parents=True)
+  (wd / "train_config.json").write_text(json.dumps({"task": "t", "steps_per_epoch": 10}))
+  TokenizedExamples(INPUTS, TARGETS).save(wd / "cache" / "t.train.abc.npz")
+  _write_events(wd / "tensorboard", {10: {"loss": 3.0}, 20: {"loss": 2.0, "validation_loss": 2.5},
+                                     30: {"loss": 1.0}, 40: {"loss": 0.5, "validation_loss": 2.75}})
+  run = lc.collect(wd)
+  rows = lc.curve_rows(run)  # one row per validation eval, as with hits
+  assert [(r["step"], r["validation_loss"]) for r in rows] == [(20, 2.5), (40, 2.75)]
+  md = lc.write_report([run], tmp_path / "out")
+  assert "| step | epoch | train loss | validation loss |" in md
+  assert "| 40 | 4.00 | 0.750 | 2.750 |" in md
+  with open(tmp_path / "out" / "learning_curves.csv") as f:
+    assert [r["validation_loss"] for r in csv.DictReader(f)] == ["", "2.5", "", "2.75"]

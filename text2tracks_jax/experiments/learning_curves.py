@@ -5,8 +5,8 @@
 
 Each WORKDIR is a `text2tracks train` workdir: `train_config.json`, TensorBoard
 event files under `tensorboard/` (`clu.metric_writers`: `loss` every log step,
-`validation_hits@10` / `validation_recall@10` when validation eval ran) and the
-tokenized train pairs cached under `cache/`. A checkpoint is not needed.
+`validation_hits@10` / `validation_recall@10` (and `validation_loss`) when
+validation eval ran) and the tokenized train pairs cached under `cache/`. A checkpoint is not needed.
 Epoch = step / steps_per_epoch (query groups per epoch with `group_targets`).
 
 Writes DIR/learning_curves.png (train loss, validation hits@10 and, when
@@ -53,6 +53,7 @@ from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.training.input_pipeline import TokenizedExamples
 
 LOSS, HITS, RECALL = "loss", "validation_hits@10", "validation_recall@10"
+VAL_LOSS = "validation_loss"  # logged by callers that evaluate it (Trainer.eval_loss)
 MAX_ROWS = 10  # Markdown rows per run when no validation eval was logged
 LAST_LOGS = 5  # logged losses averaged for a run's final loss
 
@@ -188,7 +189,7 @@ def _loss_kind(config: dict) -> str:
 
 
 def curve_rows(run: dict) -> list:
-  """The Markdown rows of one run: [{"step", "epoch", "loss", HITS, RECALL}].
+  """The Markdown rows of one run: [{"step", "epoch", "loss", VAL_LOSS, HITS, RECALL}].
 
   One row per validation eval (or, without any, at most MAX_ROWS of the logged
   steps, the last included); "loss" is the mean of the logged losses since the
@@ -196,8 +197,9 @@ def curve_rows(run: dict) -> list:
   """
   scalars, spe = run["scalars"], run["steps_per_epoch"]
   loss_steps, losses = scalars[LOSS]
-  if HITS in scalars:
-    steps = scalars[HITS][0]
+  evals = [t for t in (HITS, VAL_LOSS) if t in scalars]
+  if evals:
+    steps = scalars[evals[0]][0]
   else:
     pick = np.unique(np.linspace(0, len(loss_steps) - 1, min(MAX_ROWS, len(loss_steps)))
                      .round().astype(int))
@@ -207,7 +209,7 @@ def curve_rows(run: dict) -> list:
     window = (loss_steps > prev) & (loss_steps <= step)
     row = {"step": int(step), "epoch": step / spe,
            "loss": float(losses[window].mean()) if window.any() else None}
-    for tag in (HITS, RECALL):
+    for tag in (VAL_LOSS, HITS, RECALL):
       if tag in scalars:
         at = np.flatnonzero(scalars[tag][0] == step)
         row[tag] = float(scalars[tag][1][at[-1]]) if len(at) else None
@@ -220,11 +222,11 @@ def csv_text(runs: list) -> str:
   """Every logged step of every run, one row each, with the run's yardsticks."""
   buf = io.StringIO()
   w = csv.writer(buf, lineterminator="\n")
-  w.writerow(["run", "step", "epoch", LOSS, "learning_rate", HITS, RECALL,
+  w.writerow(["run", "step", "epoch", LOSS, "learning_rate", VAL_LOSS, HITS, RECALL,
               "marginal_entropy_per_token", "memorisation_floor_per_token"])
   for r in runs:
     scalars, y = r["scalars"], r["yardsticks"]
-    tags = [LOSS, "learning_rate", HITS, RECALL]
+    tags = [LOSS, "learning_rate", VAL_LOSS, HITS, RECALL]
     lookup = {t: dict(zip(scalars[t][0].tolist(), scalars[t][1].tolist()))
               for t in tags if t in scalars}
     steps = sorted(set().union(*(v.keys() for v in lookup.values())))
@@ -256,7 +258,7 @@ def markdown_text(runs: list, popularity: Optional[float] = None,
             f"Last loss: mean of the last {LAST_LOGS} logged (one-batch) losses."]
   for r in runs:
     rows = curve_rows(r)
-    cols = [t for t in (HITS, RECALL) if t in r["scalars"]]
+    cols = [t for t in (VAL_LOSS, HITS, RECALL) if t in r["scalars"]]
     lines += ["", f"## {r['label']}", "",
               f"`{r['workdir']}`: {r['config'].get('task', '?')}, {_loss_kind(r['config'])}, "
               f"{r['steps_per_epoch']:,} steps per epoch of {r['config'].get('batch_size', '?')}, "
@@ -296,6 +298,10 @@ def _plot(runs: list, path: Path, popularity: Optional[float], cooccurrence: Opt
     steps, losses = r["scalars"][LOSS]
     ax.plot(steps / r["steps_per_epoch"], losses, "-", lw=1.2, color=color[r["label"]],
             label=r["label"])
+    if VAL_LOSS in r["scalars"]:
+      steps, losses = r["scalars"][VAL_LOSS]
+      ax.plot(steps / r["steps_per_epoch"], losses, "s--", ms=3, lw=1, color=color[r["label"]],
+              label=f"{r['label']} (validation)")
   # Runs on the same train pairs share their yardsticks: one pair of lines each.
   groups = {}
   for r in runs:
@@ -307,7 +313,7 @@ def _plot(runs: list, path: Path, popularity: Optional[float], cooccurrence: Opt
     who = "" if len(groups) == 1 else f" ({', '.join(labels)})"
     ax.axhline(marginal, color=c, ls="--", lw=1, label=f"marginal entropy {marginal:.2f}{who}")
     ax.axhline(floor, color=c, ls=":", lw=1.2, label=f"memorisation floor {floor:.2f}{who}")
-  ax.set(xlabel="epoch", ylabel="train loss (nats / target token)", title="train loss")
+  ax.set(xlabel="epoch", ylabel="loss (nats / target token)", title="train (and validation) loss")
   for ax, tag in zip(axes[1:], tags):
     for r in runs:
       if tag in r["scalars"]:
