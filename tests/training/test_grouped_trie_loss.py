@@ -152,3 +152,33 @@ def test_eval_loss_is_the_step_loss_over_all_examples(tmp_path, use_trie):
   assert abs(float(dropped["loss"]) - got_flat) > 1e-4, "the train step keeps dropout on"
   for t in (whole, small, twin):
     t.close()
+
+
+def test_input_token_dropout_drops_query_words_in_training_only(tmp_path):
+  """p = 1 trains on the EOS alone (every word becomes padding, a fresh draw per
+  step); eval_loss never drops words; p = 0 is the plain step."""
+  ex = _pairs(16, queries=5)
+  cfg = configs.get_config("tiny", vocab_size=128, dropout_rate=0.0, num_encoder_layers=1,
+                           num_decoder_layers=1)
+  make = lambda name, p: trainer.Trainer(
+      network.T5Model(cfg), optimizers.create_optimizer(
+          optimizers.learning_rate_schedule(10, learning_rate=1e-2), name="sgd"),
+      tmp_path / name, trainer.TrainConfig(batch_size=len(ex), input_token_dropout=p),
+      log=lambda _: None)
+
+  def step_loss(t, inputs):
+    _, m = t._step_fn(t.init_state(),  # pylint: disable=protected-access
+                      t._global_batch(encdec_features(inputs, ex.targets)),  # pylint: disable=protected-access
+                      t._trie_data)  # pylint: disable=protected-access
+    return float(m["loss"])
+
+  plain, none, every = make("plain", 0.0), make("none", 0.0), make("every", 1.0)
+  eos_only = np.where(ex.inputs == 1, 1, 0).astype(np.int32)
+  want_plain, want_eos = step_loss(plain, ex.inputs), step_loss(plain, eos_only)
+  assert abs(want_plain - want_eos) > 1e-4, "the words matter to this model"
+  np.testing.assert_allclose(step_loss(none, ex.inputs), want_plain, rtol=1e-6)
+  np.testing.assert_allclose(step_loss(every, ex.inputs), want_eos, rtol=1e-5)
+  params = plain.init_state()["params"]
+  np.testing.assert_allclose(every.eval_loss(params, ex), plain.eval_loss(params, ex), rtol=1e-6)
+  for t in (plain, none, every):
+    t.close()

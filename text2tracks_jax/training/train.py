@@ -77,13 +77,15 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           pretrained: Optional[str] = None, base_spm: Optional[str] = None,
           num_extra_ids: int = 100, eval_every_steps: int = TrainConfig.eval_every_steps,
           eval_queries: int = 200, trie_loss: bool = False, group_targets: int = 0,
+          input_token_dropout: float = TrainConfig.input_token_dropout,
           model_overrides: Optional[dict] = None, log=print, make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
 
   The trainer's settings (`trainer.TrainConfig`: batch_size, seed,
   label_smoothing, z_loss, checkpoint_every_steps, keep_checkpoints,
-  async_checkpoints, log_every_steps, eval_every_steps) are keyword arguments
-  here, so gin binds them as `train.<name>`; their defaults are TrainConfig's.
+  async_checkpoints, log_every_steps, eval_every_steps, input_token_dropout) are
+  keyword arguments here, so gin binds them as `train.<name>`; their defaults
+  are TrainConfig's.
 
   With `pretrained` (a Hugging Face or T5X checkpoint directory), the run's
   vocabulary is built on `base_spm` (default: the checkpoint's own
@@ -187,7 +189,8 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
                                 keep_checkpoints=keep_checkpoints,
                                 async_checkpoints=async_checkpoints,
                                 log_every_steps=log_every_steps,
-                                eval_every_steps=eval_every_steps),
+                                eval_every_steps=eval_every_steps,
+                                input_token_dropout=input_token_dropout),
                     mesh=partitioning.create_mesh(num_partitions), writer=writer,
                     init_params=init_params, eval_fn=eval_fn, trie=trie, log=log)
   start = time.time()

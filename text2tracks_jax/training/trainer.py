@@ -28,6 +28,9 @@ from text2tracks_jax.training.checkpoints import Checkpointer, abstract_like
 from text2tracks_jax.training.input_pipeline import BatchIterator, TokenizedExamples
 
 
+EOS_ID = 1  # T5's
+
+
 class NonFiniteLossError(RuntimeError):
   """The loss or gradient became NaN/inf; the last good checkpoint is kept."""
 
@@ -138,6 +141,10 @@ class TrainConfig:
   async_checkpoints: bool = True
   log_every_steps: int = 50
   eval_every_steps: int = 0  # 0: no validation decoding during training
+  # Word dropout on the query: each input token (EOS kept) becomes padding with
+  # this probability, a fresh draw every step, so the model cannot lean on one
+  # exact title and must use each of its words (as naive Bayes over words does).
+  input_token_dropout: float = 0.0
 
 
 class Trainer:
@@ -161,6 +168,8 @@ class Trainer:
                trie: Optional[prefix_trie.PrefixTrie] = None,
                log: Callable[[str], None] = print,
                rules: Optional[partitioning.LogicalRules] = None):
+    if not 0.0 <= config.input_token_dropout <= 1.0:
+      raise ValueError(f"input_token_dropout must be in [0, 1], got {config.input_token_dropout}")
     if trie is not None and config.label_smoothing:
       raise ValueError("label smoothing is defined over the whole vocabulary; "
                        "use it without the trie-normalised loss")
@@ -217,6 +226,10 @@ class Trainer:
     targets, weights = batch["decoder_target_tokens"], batch["decoder_loss_weights"]
     decoder_inputs = batch["decoder_input_tokens"]
     enc_rng, dec_rng = jax.random.split(rng)
+    if enable_dropout and cfg.input_token_dropout:
+      drop = jax.random.bernoulli(jax.random.fold_in(rng, 2), cfg.input_token_dropout,
+                                  inputs.shape)
+      inputs = jnp.where(drop & (inputs != EOS_ID), 0, inputs)  # 0 = padding, masked out
     encoded = model.apply({"params": params}, inputs, enable_dropout=enable_dropout,
                           rngs={"dropout": enc_rng}, method=network.T5Model.encode)
     if targets.ndim == 3:  # query-grouped [B, K, T]: each encoding serves K targets
