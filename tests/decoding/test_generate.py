@@ -63,6 +63,23 @@ def test_candidate_logits_equal_dense_masked_path_under_catalog_filter(
   assert all(allowed[q, l] for q in range(3) for l in out.leaves[q])
 
 
+def test_prebuilt_catalog_filter_equals_the_mask(hf_and_ours, encoder_tokens, id_trie):
+  """A CatalogFilter built once decodes as its mask does, per query and shared;
+  one of another catalog size is refused."""
+  _, trie = id_trie
+  rng = np.random.default_rng(5)
+  for allowed in (rng.random((3, trie.num_leaves)) < 0.3, rng.random(trie.num_leaves) < 0.3):
+    want = _run(hf_and_ours, encoder_tokens, constraint=trie, catalog_mask=allowed,
+                distinct_across_groups=True)
+    got = _run(hf_and_ours, encoder_tokens, constraint=trie, distinct_across_groups=True,
+               catalog_mask=prefix_trie.catalog_filter(allowed))
+    np.testing.assert_array_equal(got.sequences, want.sequences)
+    np.testing.assert_array_equal(got.scores, want.scores)
+  with pytest.raises(ValueError, match="CatalogFilter of 1 queries has words"):
+    _run(hf_and_ours, encoder_tokens, constraint=trie,
+         catalog_mask=prefix_trie.catalog_filter(np.ones(trie.num_leaves + 32, bool)))
+
+
 @pytest.mark.slow
 def test_shared_catalog_mask(hf_and_ours, encoder_tokens, id_trie):
   ids, trie = id_trie

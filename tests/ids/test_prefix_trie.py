@@ -99,8 +99,8 @@ def test_window_mask_dense_table_and_catalog_filter(trie):
     assert got == want
   # Catalog filter: only leaves 1 ([5, 2]) and 4 ([8]) allowed.
   allowed = jnp.asarray(prefix_trie.leaf_mask(trie, [[5, 2], [8]]))[None]
-  counts = prefix_trie.leaf_counts(allowed)
-  ok = np.asarray(prefix_trie.subtree_allowed(trie, counts, nodes[None]))[0]
+  ok = np.asarray(prefix_trie.subtree_allowed(trie, prefix_trie.catalog_filter(allowed),
+                                               nodes[None]))[0]
   want = [any(l in (1, 4) for l in range(trie.leaf_lo[n], trie.leaf_hi[n]))
           for n in range(trie.num_nodes + 1)]
   np.testing.assert_array_equal(ok, want)
@@ -125,3 +125,24 @@ def test_small_exhaustive_round_trip():
   trie = prefix_trie.build_trie(ids)
   assert trie.num_leaves == len(ids) and trie.vocab_size == 5
   assert sorted(prefix_trie.lookup_ids(trie, ids).tolist()) == list(range(len(ids)))
+
+
+@pytest.mark.parametrize("leaves", [1, 31, 32, 33, 64, 200])
+def test_catalog_filter_counts_every_range(leaves):
+  """The bitset's count of allowed leaves in [lo, hi) equals the mask's, for
+  every range (word boundaries, ranges ending at L), per query and shared."""
+  rng = np.random.default_rng(leaves)
+  mask = rng.random((3, leaves)) < 0.4
+  mask[1] = True
+  mask[2] = False
+  f = prefix_trie.catalog_filter(mask)
+  assert f.words.dtype == jnp.uint32 and f.words.shape == (3, leaves // 32 + 1)
+  lo, hi = np.triu_indices(leaves + 1)  # every 0 <= lo <= hi <= L
+  got = np.asarray(jax.jit(prefix_trie.allowed_leaves)(
+      f, jnp.arange(3)[:, None], jnp.asarray(lo)[None], jnp.asarray(hi)[None]))
+  prefix = np.concatenate([np.zeros((3, 1), int), np.cumsum(mask, axis=1)], axis=1)
+  np.testing.assert_array_equal(got, prefix[:, hi] - prefix[:, lo])
+  shared = prefix_trie.catalog_filter(mask[0])
+  np.testing.assert_array_equal(
+      np.asarray(prefix_trie.allowed_leaves(shared, 0, jnp.asarray(lo), jnp.asarray(hi))),
+      got[0])

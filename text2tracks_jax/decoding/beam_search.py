@@ -377,7 +377,7 @@ def _top_slots(values: Array, valid: Optional[Array], m: Optional[int],
 
 def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
                        trie: Optional[prefix_trie.PrefixTrie],
-                       counts: Optional[Array], first: bool):
+                       catalog: Optional[prefix_trie.CatalogFilter], first: bool):
   """Runs the decoder; returns (`_Scores`, the decoder cache after the step)."""
   b, g, k = cfg.batch, cfg.groups, cfg.group_size
   unexpanded = first and not cfg.expand_first_step
@@ -424,18 +424,18 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
   # At least 2 slots, so that a group always has 2K candidates (extra slots: -inf).
   width = max(2, trie.root_degree if first else trie.max_degree)
   win_tok, win_node, win_valid = prefix_trie.children_window(trie, nodes, width)
-  if counts is not None:  # catalog filter (one shared row, or one per query)
+  if catalog is not None:  # catalog filter (one shared row, or one per query)
     query = jnp.arange(rows) // (1 if unexpanded else g * k)
-    if counts.shape[0] == 1:
+    if catalog.words.shape[0] == 1:
       query = jnp.zeros_like(query)
-    win_valid &= prefix_trie.subtree_allowed(trie, counts, win_node, query)
+    win_valid &= prefix_trie.subtree_allowed(trie, catalog, win_node, query)
   window = (win_node, win_valid) if cfg.distinct else (None, None)
   legal = cfg.normalize == "legal"
 
   if cfg.vocab_mask:  # select over the whole vocabulary, illegal tokens masked
     logits, new_cache = call()
     vocab = logits.shape[-1]
-    if trie.dense_table is not None and counts is None and trie.dense_table.shape[1] == vocab:
+    if trie.dense_table is not None and catalog is None and trie.dense_table.shape[1] == vocab:
       mask = jnp.asarray(trie.dense_table)[nodes]
     else:
       mask = prefix_trie.scatter_mask(win_tok, win_valid, vocab)
@@ -467,7 +467,25 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
   return finish(logits, win_valid, shift, norm, win_tok, win_node, window=window), new_cache
 
 
-def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,
+def _catalog_filter(catalog_mask, num_leaves: int, batch: int) -> prefix_trie.CatalogFilter:
+  """A `CatalogFilter` as given, or built from a [B or 1, L] / [L] bool mask; shape-checked."""
+  if isinstance(catalog_mask, prefix_trie.CatalogFilter):
+    catalog, what = catalog_mask, f"a CatalogFilter of {catalog_mask.words.shape[0]} queries"
+    ok = (catalog.words.shape[0] in (1, batch)
+          and catalog.num_words == num_leaves // 32 + 1)
+    shape = f"words {catalog.words.shape}"
+  else:
+    mask = jnp.asarray(catalog_mask, bool)
+    mask = mask[None] if mask.ndim == 1 else mask
+    ok, shape = mask.shape in ((1, num_leaves), (batch, num_leaves)), f"shape {mask.shape}"
+    catalog, what = (prefix_trie.catalog_filter(mask) if ok else None), "catalog_mask"
+  if not ok:
+    raise ValueError(f"{what} has {shape}; expected a mask of [{batch}, {num_leaves}] or "
+                     f"[{num_leaves}] leaves")
+  return catalog
+
+
+def _exhausted(trie, catalog: Optional[prefix_trie.CatalogFilter], nodes: Array, taken: Array,
                reserved: Array) -> Array:
   """Whether the allowed leaves below each node are all spoken for.
 
@@ -475,7 +493,7 @@ def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,
   that moved to the same node at this step reserves one more.
 
   Args:
-    counts: [B or 1, num_leaves + 1] catalog `leaf_counts` or None (all allowed).
+    catalog: `CatalogFilter` of B or 1 queries, or None (all allowed).
     nodes: [B, K, W] int nodes; taken: [B, M] leaf ids of held hypotheses,
       -1 for none (distinct, and allowed by the catalog); reserved: [B, M']
       nodes of earlier groups' new beams (the sink for none).
@@ -484,13 +502,12 @@ def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,
   """
   lo = jnp.asarray(trie.leaf_lo)[nodes]
   hi = jnp.asarray(trie.leaf_hi)[nodes]
-  if counts is None:
+  if catalog is None:
     allowed = hi - lo
   else:
     b = nodes.shape[0]
-    flat = lambda x: x.reshape(b, -1)
-    q = (jnp.arange(b) if counts.shape[0] > 1 else jnp.zeros(b, jnp.int32))[:, None]
-    allowed = (counts[q, flat(hi)] - counts[q, flat(lo)]).reshape(nodes.shape)
+    q = jnp.arange(b) if catalog.words.shape[0] > 1 else jnp.zeros(b, jnp.int32)
+    allowed = prefix_trie.allowed_leaves(catalog, q[:, None, None], lo, hi)
   leaf = taken[:, None, None, :]
   held = jnp.sum((leaf >= lo[..., None]) & (leaf < hi[..., None]), axis=-1)
   held += jnp.sum(reserved[:, None, None, :] == nodes[..., None], axis=-1)
@@ -499,7 +516,8 @@ def _exhausted(trie, counts: Optional[Array], nodes: Array, taken: Array,
 
 def _group_select(cfg: _Config, trie, t: Array, sc: _Scores, live_seqs: Array,
                   live_scores: Array, chosen: Array, all_hyps: _Hyps,
-                  counts: Optional[Array], reserved: Optional[Array]) -> Tuple[Array, Array]:
+                  catalog: Optional[prefix_trie.CatalogFilter],
+                  reserved: Optional[Array]) -> Tuple[Array, Array]:
   """The top 2K continuations of one group (vectorised over queries).
 
   Args:
@@ -508,7 +526,7 @@ def _group_select(cfg: _Config, trie, t: Array, sc: _Scores, live_seqs: Array,
     chosen: [B, G*K] int32 tokens chosen by the earlier groups at this step
       (-1: none).
     all_hyps: every group's hypotheses [B, G*K, ...] (for `distinct`).
-    counts: catalog `leaf_counts` [B or 1, num_leaves + 1] or None.
+    catalog: `CatalogFilter` of B or 1 queries, or None.
     reserved: [B, G*K] trie nodes of the earlier groups' new beams at this
       step (the sink for none), for `distinct` under a trie.
   Returns:
@@ -524,7 +542,7 @@ def _group_select(cfg: _Config, trie, t: Array, sc: _Scores, live_seqs: Array,
     # by earlier groups' beams (every window slot is a candidate here).
     taken = jnp.where(all_hyps.valid & jnp.isfinite(all_hyps.scores),
                       jnp.asarray(trie.terminal_leaf)[all_hyps.nodes], -1)
-    blocked = sc.window_valid & _exhausted(trie, counts, sc.window_node, taken, reserved)
+    blocked = sc.window_valid & _exhausted(trie, catalog, sc.window_node, taken, reserved)
     lp = jnp.where(blocked, NEG_INF, lp)
   elif cfg.distinct:  # EOS may not complete a sequence some hypothesis holds
     completed = _with_token(live_seqs[..., 1:], t, jnp.full((b, k), cfg.eos_id, jnp.int32))
@@ -608,11 +626,11 @@ def _group_update(cfg: _Config, trie, t: Array, sc: _Scores, top_scores: Array,
   return (new_tokens, new_scores, new_beam, new_nodes), new_hyps, done | finished
 
 
-def _step(state: _State, tokens_to_logits, cfg: _Config, trie, counts, first: bool) -> _State:
+def _step(state: _State, tokens_to_logits, cfg: _Config, trie, catalog, first: bool) -> _State:
   """One decoding step for every group of every query."""
   b, g, k = cfg.batch, cfg.groups, cfg.group_size
   t = state.step
-  scores, new_cache = _next_token_scores(state, tokens_to_logits, cfg, trie, counts, first)
+  scores, new_cache = _next_token_scores(state, tokens_to_logits, cfg, trie, catalog, first)
   chosen = jnp.full((b, g * k), -1, jnp.int32)
   flat = lambda hyps: jax.tree.map(lambda x: x.reshape((b, g * k) + x.shape[3:]), hyps)
   take = lambda x, i: lax.dynamic_index_in_dim(x, i, axis=1, keepdims=False)
@@ -626,7 +644,7 @@ def _step(state: _State, tokens_to_logits, cfg: _Config, trie, counts, first: bo
       sc = scores.group(i, k)
       top_scores, top_index = _group_select(cfg, trie, t, sc, take(state.live_seqs, i),
                                             take(state.live_scores, i), chosen, None,
-                                            counts, None)
+                                            catalog, None)
       token = jnp.take_along_axis(sc.token.reshape(b, -1), top_index, axis=-1)
       new = jnp.take_along_axis(token, _live_pick(token == cfg.eos_id, k), axis=-1)
       new = jnp.where(take(state.done, i)[:, None], cfg.pad_id, new)
@@ -649,7 +667,7 @@ def _step(state: _State, tokens_to_logits, cfg: _Config, trie, counts, first: bo
       sc = scores.group(i, k)
       top_scores, top_index = _group_select(cfg, trie, t, sc, take(state.live_seqs, i),
                                             take(state.live_scores, i), chosen, flat(hyps),
-                                            counts, reserved)
+                                            catalog, reserved)
       out, new_hyps, new_done = _group_update(
           cfg, trie, t, sc, top_scores, top_index, take(state.live_seqs, i),
           take(state.live_nodes, i), take(state.done, i), jax.tree.map(lambda x: take(x, i), hyps))
@@ -751,8 +769,10 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
     constraint: a `prefix_trie.PrefixTrie`: only tokens that extend a valid ID
       prefix are allowed, EOS only after a complete ID.
     catalog_mask: [B, num_leaves] or [num_leaves] (shared: cheaper) bool: the
-      IDs each query may return (needs `constraint`). Its prefix sums cost
-      O(rows * num_leaves) per call.
+      IDs each query may return (needs `constraint`), packed into a bitset
+      per call (reads num_leaves bits per row); or a prebuilt
+      `prefix_trie.CatalogFilter` of B or 1 queries, which costs two word
+      reads per checked node whatever the catalog size.
     distinct_across_groups: no two hypotheses of a query are the same
       sequence: a group may not complete (EOS) a sequence another hypothesis
       holds (earlier groups at this step, or any group before), nor, when the
@@ -821,14 +841,9 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
                 expand_index=initial_index is not None,
                 static_cache_keys=tuple(static_cache_keys),
                 per_query_cache_keys=tuple(per_query_cache_keys))
-  counts = None
-  if catalog_mask is not None:  # [1 or B, num_leaves + 1] prefix sums
-    mask = jnp.asarray(catalog_mask, bool)
-    mask = mask[None] if mask.ndim == 1 else mask
-    if mask.shape not in ((1, constraint.num_leaves), (batch, constraint.num_leaves)):
-      raise ValueError(f"catalog_mask has shape {mask.shape}; expected [{batch}, "
-                       f"{constraint.num_leaves}] or [{constraint.num_leaves}]")
-    counts = prefix_trie.leaf_counts(mask)
+  catalog = None
+  if catalog_mask is not None:
+    catalog = _catalog_filter(catalog_mask, constraint.num_leaves, batch)
 
   g, k = cfg.groups, cfg.group_size
   init_scores = jnp.where(jnp.arange(k) == 0, 0.0, INIT_OFFSET).astype(jnp.float32)
@@ -844,11 +859,11 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
       done=jnp.zeros((batch, g), bool),
       cache=cache if not cfg.expand_first_step else _expand_cache(cache, cfg))
 
-  state = _step(state, tokens_to_logits, cfg, constraint, counts, first=True)
+  state = _step(state, tokens_to_logits, cfg, constraint, catalog, first=True)
   if max_len > 1:
     state = lax.while_loop(
         lambda s: (s.step < max_len) & ~jnp.all(s.done),
-        lambda s: _step(s, tokens_to_logits, cfg, constraint, counts, first=False),
+        lambda s: _step(s, tokens_to_logits, cfg, constraint, catalog, first=False),
         state)
   return _finalize(state, cfg, constraint, num_return)
 

@@ -106,7 +106,9 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
       finite-score result is then a complete valid ID, provided
       `max_new_tokens >= constraint.max_length` (checked).
     catalog_mask: [B, num_leaves] bool, IDs allowed per query, or
-      [num_leaves] for one filter shared by all queries (cheaper).
+      [num_leaves] for one filter shared by all queries (cheaper); or a
+      `prefix_trie.CatalogFilter` built once (`prefix_trie.catalog_filter`)
+      for filters reused across calls (cheapest at millions of IDs).
     distinct_across_groups: no two returned hypotheses are the same sequence.
     lm_head: "dense" (logits over the vocabulary) or "candidates" (logits of
       the legal next tokens only; needs `constraint`; log-probs normalised
@@ -130,7 +132,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
   if constraint is not None and max_new_tokens < constraint.max_length:
     raise ValueError(f"max_new_tokens={max_new_tokens} is shorter than the longest valid ID "
                      f"({constraint.max_length} tokens with EOS)")
-  if catalog_mask is not None:
+  if catalog_mask is not None and not isinstance(catalog_mask, prefix_trie.CatalogFilter):
     catalog_mask = jnp.asarray(catalog_mask, bool)
   if diversity_penalty < 0:
     raise ValueError(f"diversity_penalty must be >= 0, got {diversity_penalty}")

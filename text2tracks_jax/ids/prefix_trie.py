@@ -27,8 +27,9 @@ TPUs), so that every lookup inside `jit` is a vectorised gather::
 Nodes are numbered in DFS preorder with children visited by increasing token,
 so leaves are numbered in the lexicographic order of their IDs and the leaves
 below any node form one contiguous range. That makes catalog filters cheap: a
-per-query leaf mask becomes a prefix sum `counts` [B, L + 1], and "node n has an
-allowed leaf below it" is `counts[b, leaf_hi[n]] - counts[b, leaf_lo[n]] > 0`.
+per-query leaf mask becomes a bitset over the leaf order with per-word prefix
+counts (`CatalogFilter`), and "node n has an allowed leaf below it" is a count
+over leaf_lo[n] .. leaf_hi[n] - 1 read from two words.
 
 Per decoding step a beam needs (a) its node's children, read as a window of
 `width` edges starting at `row_ptr[node]` (`width` = the largest out-degree
@@ -287,18 +288,58 @@ def children_ranks(trie: PrefixTrie, nodes: Array, width: int) -> Array:
   return jnp.where(valid, jnp.asarray(trie.child_rank)[pos], 0)
 
 
-def leaf_counts(mask: Array) -> Array:
-  """Per-query allowed-leaf mask [..., L] bool -> exclusive prefix sum [..., L + 1] int32."""
-  counts = jnp.cumsum(mask.astype(jnp.int32), axis=-1)
-  return jnp.concatenate([jnp.zeros(counts.shape[:-1] + (1,), jnp.int32), counts], axis=-1)
+@flax.struct.dataclass
+class CatalogFilter:
+  """The IDs each query may return, as a bitset over the trie's leaf order.
+
+  words  [Q, L // 32 + 1] uint32: bit j of word i says leaf 32 i + j is allowed
+  before [Q, L // 32 + 1] int32: allowed leaves in words 0 .. i - 1
+
+  Q = 1 (one filter for every query) or the batch. "Node n has an allowed leaf
+  below it" is `allowed_leaves(f, q, leaf_lo[n], leaf_hi[n]) > 0`: two word
+  gathers and two popcounts, whatever the catalog size. Building it from a
+  [Q, L] mask reads L bits per query once; build it once per filter
+  (`catalog_filter`) and pass it to every decode that uses it.
+  """
+  words: Array
+  before: Array
+
+  @property
+  def num_words(self) -> int:
+    return self.words.shape[-1]
 
 
-def subtree_allowed(trie: PrefixTrie, counts: Array, nodes: Array,
+def catalog_filter(mask) -> CatalogFilter:
+  """[Q, L] or [L] bool (leaf l allowed) -> `CatalogFilter` (jnp: in or out of jit)."""
+  mask = jnp.asarray(mask, bool)
+  mask = mask[None] if mask.ndim == 1 else mask
+  q, leaves = mask.shape
+  n = leaves // 32 + 1  # one spare word: a range may end at L
+  padded = jnp.pad(mask, ((0, 0), (0, 32 * n - leaves)))
+  shifted = padded.reshape(q, n, 32).astype(jnp.uint32) << jnp.arange(32, dtype=jnp.uint32)
+  words = jnp.sum(shifted, axis=-1, dtype=jnp.uint32)  # distinct bits: sum = or
+  pop = jax.lax.population_count(words).astype(jnp.int32)
+  return CatalogFilter(words, jnp.cumsum(pop, axis=-1) - pop)
+
+
+def _allowed_before(f: CatalogFilter, q: Array, x: Array) -> Array:
+  """Allowed leaves < x of query q (broadcast)."""
+  word = x >> 5
+  low = (jnp.uint32(1) << (x & 31).astype(jnp.uint32)) - jnp.uint32(1)
+  return f.before[q, word] + jax.lax.population_count(f.words[q, word] & low).astype(jnp.int32)
+
+
+def allowed_leaves(f: CatalogFilter, q: Array, lo: Array, hi: Array) -> Array:
+  """Allowed leaves in [lo, hi) of query q (int arrays, broadcast together)."""
+  return _allowed_before(f, q, hi) - _allowed_before(f, q, lo)
+
+
+def subtree_allowed(trie: PrefixTrie, catalog: CatalogFilter, nodes: Array,
                     query: Optional[Array] = None) -> Array:
   """Whether each node has an allowed leaf below it.
 
   Args:
-    counts: [Q, L + 1] `leaf_counts` of each query.
+    catalog: a `CatalogFilter` of Q queries.
     nodes: [R, W] int nodes.
     query: [R] int query of each row (default: row r is query r).
   Returns:
@@ -308,8 +349,7 @@ def subtree_allowed(trie: PrefixTrie, counts: Array, nodes: Array,
     query = jnp.arange(nodes.shape[0])
   lo = jnp.asarray(trie.leaf_lo)[nodes]
   hi = jnp.asarray(trie.leaf_hi)[nodes]
-  q = query[:, None]
-  return (counts[q, hi] - counts[q, lo]) > 0
+  return allowed_leaves(catalog, query[:, None], lo, hi) > 0
 
 
 def scatter_mask(tokens: Array, valid: Array, vocab_size: int) -> Array:
