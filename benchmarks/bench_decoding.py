@@ -324,7 +324,10 @@ def _program_cost(model, params, enc, new_tokens, constraint=None, catalog_mask=
                   lm_head="dense") -> dict:
   """XLA's cost analysis of the compiled decode program (no timing): FLOPs and
   bytes accessed. The beam search is one while loop, whose body XLA counts
-  once, so this is the encoder and cache set-up plus one decoding step."""
+  once, so this is the encoder and cache set-up plus one decoding step.
+  "bytes" charges a gather its whole operand (10 reads from a 2M-entry array
+  count 8 MB), so it overstates lookups into big tries and filters; FLOPs
+  are exact."""
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.decoding import generation  # pylint: disable=import-outside-toplevel
@@ -342,9 +345,11 @@ def _program_cost(model, params, enc, new_tokens, constraint=None, catalog_mask=
 
 
 def decode_trie_cost(workdir: Path, quick: bool) -> dict:
-  """Issue 16: the trie's share of the decode program, counted by XLA rather
-  than timed (timings put it at -1% to +6%, inside their noise), at 200k and
-  2M semantic IDs, with the per-query and the shared catalog filter."""
+  """Issue 16: the trie's and the catalog filters' share of the decode
+  program's FLOPs, counted by XLA rather than timed (timings put the trie at
+  -1% to +6%, inside their noise), at 200k and 2M semantic IDs. Bytes are
+  recorded too, but XLA charges each gather its whole operand (see
+  `_program_cost`), so they are not a memory-traffic measurement."""
   del workdir
   import jax  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.ids import prefix_trie  # pylint: disable=import-outside-toplevel
@@ -384,15 +389,14 @@ def decode_trie_cost(workdir: Path, quick: bool) -> dict:
         "shared_catalog_bytes_pct": share("trie_shared_catalog", "trie", "bytes")}
   targets = []
   for n, r in rows.items():
-    targets += [{"what": f"tiny, {n} IDs: trie <= 1% of the program's FLOPs and bytes",
-                 "ok": max(r["trie_flops_pct"], r["trie_bytes_pct"]) <= 1.0},
-                {"what": f"tiny, {n} IDs: per-query catalog filter <= 10% (FLOPs and bytes)",
-                 "ok": max(r["catalog_flops_pct"], r["catalog_bytes_pct"]) <= 10.0},
-                {"what": f"tiny, {n} IDs: prebuilt per-query filter <= 10% (FLOPs and bytes)",
-                 "ok": max(r["prebuilt_catalog_flops_pct"],
-                           r["prebuilt_catalog_bytes_pct"]) <= 10.0}]
+    targets += [{"what": f"tiny, {n} IDs: trie <= 1% of the program's FLOPs",
+                 "ok": r["trie_flops_pct"] <= 1.0},
+                {"what": f"tiny, {n} IDs: per-query catalog filter packed per call <= 10% FLOPs",
+                 "ok": r["catalog_flops_pct"] <= 10.0},
+                {"what": f"tiny, {n} IDs: prebuilt per-query catalog filter <= 10% FLOPs",
+                 "ok": r["prebuilt_catalog_flops_pct"] <= 10.0}]
   return {"headline": {f"{n} IDs: {k}": v for n, r in rows.items() for k, v in r.items()
-                       if k.endswith("_pct")},
+                       if k.endswith("flops_pct")},
           "targets": targets, "by_ids": rows}
 
 
