@@ -7,7 +7,6 @@ CORE = [
     "numpy>=1.26,<3",
     "pyarrow>=15",
     "tqdm>=4.66",
-    "absl-py>=2.0",
     "gin-config==0.5.0",
     "jax==0.10.2",
     "jaxlib==0.10.2",

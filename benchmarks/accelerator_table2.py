@@ -14,7 +14,8 @@ each epoch chosen on validation.
 
 `run` trains one strategy from scratch with the demo's recipe (query-grouped
 batches of 8 targets, the trie-normalised loss, Adafactor, `gin_configs/runs/
-demo.gin`) for `--epochs`, and after every epoch decodes all validation queries
+demo.gin`) regularised as `demo_long.gin` (dropout 0.1, input token dropout
+0.2) for `--epochs`, and after every epoch decodes all validation queries
 (hits@10, the paper's diverse beam search: 20 beams, 5 groups, penalty 0.25,
 constrained, distinct) and computes the validation loss. The epoch with the
 best validation hits@10 is the model: only it decodes the test queries (the
@@ -217,7 +218,8 @@ def run_job(bundle: Path, out: Path, args, log) -> dict:
                     tempfile.mkdtemp(), TrainConfig(
                         batch_size=args.batch_size, checkpoint_every_steps=10 * total,
                         log_every_steps=max(steps_per_epoch // 4, 1), async_checkpoints=False,
-                        eval_every_steps=steps_per_epoch * args.eval_every_epochs),
+                        eval_every_steps=steps_per_epoch * args.eval_every_epochs,
+                        input_token_dropout=args.input_token_dropout),
                     writer=writer, eval_fn=eval_fn, trie=trie, log=lambda m: log(f"  {m}"))
   stopped = None
   try:
@@ -376,6 +378,8 @@ def main(argv=None):
   r.add_argument("--learning_rate", type=float, default=1e-2)
   r.add_argument("--warmup_steps", type=int, default=60)
   r.add_argument("--dropout", type=float, default=0.1)
+  r.add_argument("--input_token_dropout", type=float, default=0.2,
+                 help="word dropout on the query (demo_long.gin's regularised recipe)")
   r.add_argument("--dtype", default="float32")
   r.add_argument("--train_deadline_s", type=float, default=1e9,
                  help="stop training at the first epoch end past this many seconds")

@@ -1,6 +1,9 @@
 """`text2tracks <verb>`: the command-line entry point.
 
-Flags follow T5X/absl: `--gin_file=...` (repeatable) and `--gin.BINDING=value`.
+Flags are spelled as T5X's (`--gin_file=...`, repeatable, and
+`--gin.BINDING=value`) but parsed with argparse; messages go through `logging`
+(the `text2tracks_jax` logger, configured here) or a verb's `log` callable.
+absl is not used (TensorFlow and Orbax still install it).
 
 The only module that imports lazily for speed: the package's own modules (they
 pull in numpy and gin) and the heavy libraries (JAX, TensorFlow, torch) are
