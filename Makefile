@@ -24,8 +24,8 @@ comma := ,
 demo: $(VENV)/.stamp-test
 	$(BIN)/text2tracks experiment --gin_file=gin_configs/runs/demo.gin --workdir runs/demo
 
-# The longer CPU experiment on the demo world: the demo with a wider Table 3 model
-# trained longer (gin_configs/runs/demo_long.gin; README "Results").
+# The longer CPU experiment on the demo world: the demo with its Table 3 model
+# trained 10 epochs, regularised (gin_configs/runs/demo_long.gin; README "Results").
 demo-long: $(VENV)/.stamp-test
 	$(BIN)/text2tracks experiment --gin_file=gin_configs/runs/demo_long.gin --workdir runs/demo_long
 

@@ -28,7 +28,7 @@ def test_run_config_parses(name, monkeypatch):
     gin.clear_config()
 
 
-def test_demo_long_is_the_demo_with_a_wider_table3_model(monkeypatch):
+def test_demo_long_is_the_demo_with_a_longer_regularised_table3_model(monkeypatch):
   monkeypatch.chdir(ROOT)
   from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
@@ -40,8 +40,8 @@ def test_demo_long_is_the_demo_with_a_wider_table3_model(monkeypatch):
     cli.parse_gin(_Args("gin_configs/runs/demo_long.gin"), ["text2tracks_jax.experiments.runner"])
     assert gin.get_bindings(train_lib.train) == demo[0]  # Table 2 as in the demo
     best = gin.get_bindings(runner.run_experiment)["best_train"]
-    assert best == {"num_epochs": 3,
-                    "model_overrides": {"d_model": 256, "d_ff": 1024, "d_kv": 64}}
+    assert best == {"num_epochs": 10, "input_token_dropout": 0.2,
+                    "model_overrides": {"dropout_rate": 0.1}}
     assert demo[1]["best_train"] == {"num_epochs": 2}
   finally:
     gin.clear_config()
