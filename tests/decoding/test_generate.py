@@ -63,6 +63,7 @@ def test_candidate_logits_equal_dense_masked_path_under_catalog_filter(
   assert all(allowed[q, l] for q in range(3) for l in out.leaves[q])
 
 
+@pytest.mark.slow
 def test_prebuilt_catalog_filter_equals_the_mask(hf_and_ours, encoder_tokens, id_trie):
   """A CatalogFilter built once decodes as its mask does, per query and shared;
   one of another catalog size is refused."""
