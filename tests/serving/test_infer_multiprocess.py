@@ -5,6 +5,7 @@ checkpoint is read back by 1 and by 2 processes."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,10 @@ def trained(world):
   assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
   for rank in (0, 1):  # every process decoded the validation queries
     assert f"[{rank}] step 20: validation hits@10" in proc.stdout
+  # ... and both report the same validation loss over all validation pairs
+  losses = {rank: re.search(rf"\[{rank}\] step 20: validation loss ([0-9.]+)", proc.stdout)
+            for rank in (0, 1)}
+  assert all(losses.values()) and losses[0].group(1) == losses[1].group(1)
   return workdir
 
 

@@ -5,8 +5,9 @@
 
 Each WORKDIR is a `text2tracks train` workdir: `train_config.json`, TensorBoard
 event files under `tensorboard/` (`clu.metric_writers`: `loss` every log step,
-`validation_hits@10` / `validation_recall@10` (and `validation_loss`) when
-validation eval ran) and the tokenized train pairs cached under `cache/`. A checkpoint is not needed.
+`validation_hits@10` / `validation_recall@10` / `validation_loss` when
+validation eval ran) and the tokenized train pairs cached under `cache/`. A
+checkpoint is not needed.
 Epoch = step / steps_per_epoch (query groups per epoch with `group_targets`).
 
 Writes DIR/learning_curves.png (train loss, validation hits@10 and, when

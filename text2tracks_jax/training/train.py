@@ -181,8 +181,20 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     if make_eval_fn is None:
       raise ValueError("train.eval_every_steps needs make_eval_fn from the caller (e.g. "
                        "text2tracks_jax.serving.validation.make_eval_fn)")
-    eval_fn = make_eval_fn(model, run_dir, task, info["inputs_length"], eval_queries,
-                           "legal" if trie_loss else "vocab", log)
+    decode_eval = make_eval_fn(model, run_dir, task, info["inputs_length"], eval_queries,
+                               "legal" if trie_loss else "vocab", log)
+    # The validation loss (all validation pairs, dropout off, the train loss's units)
+    # next to the decoded metrics: the learning curves' overfitting yardstick.
+    val = task_data.load_task_examples(task, "validation", info["inputs_length"],
+                                       info["targets_length"],
+                                       cache_dir=_local_or_none(workdir / "cache"), log=log)
+    val = input_pipeline.group_by_query(val, group_targets) if group_targets else val
+
+    def eval_fn(params, step):
+      loss = trainer.eval_loss(params, val)
+      log(f"step {step}: validation loss {loss:.4f} ({len(val):,} "
+          f"{'query groups' if group_targets else 'pairs'})")
+      return {**decode_eval(params, step), "validation_loss": loss}
   trainer = Trainer(model, optimizer, workdir,
                     TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
                                 z_loss=z_loss, checkpoint_every_steps=checkpoint_every_steps,

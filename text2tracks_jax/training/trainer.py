@@ -292,7 +292,7 @@ class Trainer:
         return loss * weight, weight
       rep = partitioning.replicated(self.mesh)
       self._eval_loss_fn = jax.jit(partitioning.with_axis_rules(fn, self.mesh, self.rules),
-                              out_shardings=(rep, rep))
+                                   out_shardings=(rep, rep))
     size, n = self.config.batch_size, len(examples)
     pad = -n % size
     inputs = np.concatenate([examples.inputs, np.repeat(examples.inputs[:1], pad, 0)])
