@@ -275,7 +275,6 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
   variants = {
       "none": run(),
       "trie": run(constraint=trie),
-      "trie_vocab_mask": run(constraint=trie, vocab_mask=True),
       "trie_catalog": run(constraint=trie, catalog_mask=catalog),
       "trie_catalog_prebuilt": run(constraint=trie,
                                    catalog_mask=prefix_trie.catalog_filter(catalog)),
@@ -285,11 +284,6 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
       "trie_candidates_catalog": run(constraint=trie, lm_head="candidates",
                                      catalog_mask=catalog),
   }
-  # A dense [nodes, V] table only fits a small trie: compare it on one.
-  small_trie = prefix_trie.build_trie(ids[:2000], vocab_size=vocab, dense_table=True)
-  variants["small_trie_dense_table"] = run(constraint=jax.device_put(small_trie), vocab_mask=True)
-  variants["small_trie_scatter"] = run(constraint=jax.device_put(small_trie.replace(
-      dense_table=None)), vocab_mask=True)
   times = _compare_rounds(variants, rounds=5 if quick else 15)
   best = {name: t["best_s"] for name, t in times.items()}
   overhead = lambda name, base="none": (best[name] - best[base]) / best[base]
@@ -302,7 +296,6 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
       "ids": int(trie.num_leaves), "trie_nodes": int(trie.num_nodes),
       "build_s": round(build_s, 2),
       "trie_overhead_pct": round(100 * overhead("trie"), 2),
-      "vocab_mask_overhead_pct": round(100 * overhead("trie_vocab_mask"), 2),
       "catalog_overhead_pct": round(100 * overhead("trie_catalog", "trie"), 2),
       "prebuilt_catalog_overhead_pct": round(100 * overhead("trie_catalog_prebuilt", "trie"), 2),
       "shared_catalog_overhead_pct": round(100 * overhead("trie_shared_catalog", "trie"), 2),
@@ -315,9 +308,7 @@ def _constraint_costs(workdir: Path, size: str, quick: bool) -> dict:
                       {"what": f"{size}: every constrained result is a valid ID",
                        "ok": invalid_trie == 0.0}],
           "timings": times,
-          "queries_per_s": {name: round(BATCH / b, 1) for name, b in best.items()},
-          "dense_table_mb": round(small_trie.dense_table.nbytes / 2**20, 1),
-          "small_trie_nodes": small_trie.num_nodes}
+          "queries_per_s": {name: round(BATCH / b, 1) for name, b in best.items()}}
 
 
 def _program_cost(model, params, enc, new_tokens, constraint=None, catalog_mask=None,
@@ -336,7 +327,7 @@ def _program_cost(model, params, enc, new_tokens, constraint=None, catalog_mask=
       jnp.float32(1.0), model=model, num_beams=BEAMS, num_beam_groups=GROUPS,
       early_stopping=False, max_new_tokens=new_tokens, num_return_sequences=None,
       distinct_across_groups=False, lm_head=lm_head,
-      normalize="legal" if lm_head == "candidates" else None, vocab_mask=False, eos_id=1,
+      normalize="legal" if lm_head == "candidates" else None, eos_id=1,
       mesh=None, rules=None)
   cost = lowered.compile().cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost

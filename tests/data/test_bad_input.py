@@ -14,9 +14,11 @@ from typing import Callable
 import pytest
 
 from text2tracks_jax import cli
-from text2tracks_jax.data import mpd, mpd_fixtures
+from text2tracks_jax.data import mpd
 from text2tracks_jax.data.errors import ErrorPolicy, InputError
 from text2tracks_jax.data.prepare import format_stats, prepare
+
+import mpd_fixtures  # tests/mpd_fixtures.py (pytest.ini: pythonpath = tests)
 
 ANY_LINE = object()
 

@@ -5,9 +5,11 @@ import json
 import pytest
 
 from text2tracks_jax import cli
-from text2tracks_jax.data import cpcd, mpd, mpd_fixtures
+from text2tracks_jax.data import cpcd, mpd
 from text2tracks_jax.data.dataset import DatasetError, PreparedDataset, split_for_query
 from text2tracks_jax.data.prepare import prepare
+
+import mpd_fixtures  # tests/mpd_fixtures.py (pytest.ini: pythonpath = tests)
 
 ALL_TRAIN = (1.0, 0.0, 0.0)
 

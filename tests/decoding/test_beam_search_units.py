@@ -40,9 +40,8 @@ def test_merge_keeps_best_and_prefers_held_on_ties():
 def _config(**changes):
   fields = dict(batch=2, groups=1, group_size=3, max_len=4, eos_id=1, pad_id=0,
                 diversity_penalty=0.0, length_penalty=1.0, alpha=None, early_stopping=False,
-                distinct=False, normalize="vocab", candidate_logits=False, vocab_mask=False,
-                expand_first_step=True, cache_offset=0, expand_index=False,
-                static_cache_keys=("encoder_decoder_attention",))
+                distinct=False, normalize="vocab", lm_head="dense",
+                expand_first_step=True, cache_offset=0, expand_index=False)
   return beam_search._Config(**{**fields, **changes})
 
 
@@ -51,32 +50,29 @@ def test_cache_expand_and_gather_follow_t5x_rules():
       "cache_index": jnp.array(0),
       "layers_0": {"self_attention": {"cached_key": jnp.arange(2.0)[:, None]},
                    "encoder_decoder_attention": {"cached_key": jnp.arange(2.0)[:, None]}}}}
-  cfg = _config()
-  expanded = beam_search._expand_cache(flax.core.freeze(cache), cfg)
+  expanded = beam_search.expand_cache(flax.core.freeze(cache), 3)
   assert isinstance(expanded, flax.core.FrozenDict)
   layer = expanded["decoder"]["layers_0"]
   assert layer["self_attention"]["cached_key"][:, 0].tolist() == [0, 0, 0, 1, 1, 1]
-  assert layer["encoder_decoder_attention"]["cached_key"].shape == (6, 1)
+  assert layer["encoder_decoder_attention"]["cached_key"][:, 0].tolist() == [0, 0, 0, 1, 1, 1]
   assert expanded["decoder"]["cache_index"].shape == ()
   rows = jnp.array([2, 0, 1, 5, 5, 3])
-  gathered = beam_search._gather_cache(expanded, rows, cfg)["decoder"]["layers_0"]
-  assert gathered["self_attention"]["cached_key"][:, 0].tolist() == [0, 0, 0, 1, 1, 1]
-  # Cross-attention leaves are the same for every beam of a query: left alone.
-  assert gathered["encoder_decoder_attention"]["cached_key"] is layer[
-      "encoder_decoder_attention"]["cached_key"]
+  gathered = beam_search.gather_cache(expanded, rows)["decoder"]["layers_0"]
+  for leaf in ("self_attention", "encoder_decoder_attention"):
+    assert gathered[leaf]["cached_key"][:, 0].tolist() == [0, 0, 0, 1, 1, 1]
   # Scanned layers: the batch is axis 1; a prefill index vector is expanded too.
   scanned = {"cached_key": jnp.zeros((4, 2, 5)), "cache_index": jnp.zeros((2,), jnp.int32)}
-  out = beam_search._expand_cache(scanned, _config(cache_offset=1, expand_index=True))
+  out = beam_search.expand_cache(scanned, 3, cache_offset=1, expand_index=True)
   assert out["cached_key"].shape == (4, 6, 5) and out["cache_index"].shape == (2,)
-  out = beam_search._expand_cache({"cache_index": jnp.zeros((2,), jnp.int32)},
-                                  _config(expand_index=True))
+  out = beam_search.expand_cache({"cache_index": jnp.zeros((2,), jnp.int32)}, 3,
+                                 expand_index=True)
   assert out["cache_index"].shape == (6,)
   # Per-query leaves keep one row per query: never expanded nor gathered.
-  per_query = _config(static_cache_keys=(), per_query_cache_keys=("encoder_decoder_attention",))
-  expanded = beam_search._expand_cache(cache, per_query)["decoder"]["layers_0"]
+  per_query = dict(per_query_cache_keys=("encoder_decoder_attention",))
+  expanded = beam_search.expand_cache(cache, 3, **per_query)["decoder"]["layers_0"]
   assert expanded["self_attention"]["cached_key"].shape == (6, 1)
   assert expanded["encoder_decoder_attention"]["cached_key"].shape == (2, 1)
-  gathered = beam_search._gather_cache({"decoder": {"layers_0": expanded}}, rows, per_query)
+  gathered = beam_search.gather_cache({"decoder": {"layers_0": expanded}}, rows, **per_query)
   assert gathered["decoder"]["layers_0"]["encoder_decoder_attention"]["cached_key"] is expanded[
       "encoder_decoder_attention"]["cached_key"]
 

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from jax.sharding import PartitionSpec
 
+from text2tracks_jax.decoding import beam_search
 from text2tracks_jax.models import configs, network, partitioning
+
+PER_QUERY = network.PER_QUERY_CACHE_KEYS
 
 # Small enough to compile in about a second; lengths below exceed the exact
 # buckets (8 bidirectional, 16 causal) so the logarithmic buckets are used.
@@ -169,14 +172,14 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   assert cache["decoder"]["encoder_mask"].shape == (3, 37)
   assert cache["decoder"]["cache_index"].shape == ()
   _, cache = jitted.step(params, cache, dec_in[:, :7])
-  beams = network.tile_cache(cache, 2)  # [B*2, ...], rows b*2 + j
+  beams = beam_search.expand_cache(cache, 2)  # [B*2, ...], rows b*2 + j
   logits, beams = jitted.step(params, beams, np.repeat(dec_in[:, 7:8], 2, 0))
   expected, _ = jitted.step(params, cache, dec_in[:, 7:8])
   np.testing.assert_allclose(logits[::2], expected, atol=1e-5)
   np.testing.assert_allclose(logits[1::2], expected, atol=1e-5)
   # Reordering beams reorders every batch-leading leaf; the index is shared.
   order = np.array([5, 4, 3, 2, 1, 0])
-  gathered = network.gather_cache(beams, order)
+  gathered = beam_search.gather_cache(beams, order)
   for attention in ("self_attention", "encoder_decoder_attention"):
     np.testing.assert_array_equal(
         gathered["decoder"]["layers_0"][attention]["cached_key"],
@@ -184,7 +187,7 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   assert int(gathered["decoder"]["cache_index"]) == 8
   # Cross-attention entries may stay at one row per query: the beams of a
   # query are folded into its query positions, same logits.
-  shared = network.tile_cache(cache, 2, keep_per_query=True)
+  shared = beam_search.expand_cache(cache, 2, per_query_cache_keys=PER_QUERY)
   assert shared["decoder"]["layers_0"]["encoder_decoder_attention"]["cached_key"].shape[0] == 3
   assert shared["decoder"]["encoder_mask"].shape == (3, 37)
   assert shared["decoder"]["layers_0"]["self_attention"]["cached_key"].shape[0] == 6
@@ -192,10 +195,10 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   shared_logits, shared = jitted.step(params, shared, step_in)
   np.testing.assert_allclose(shared_logits, logits, atol=1e-5)
   swap = np.array([1, 0, 3, 2, 5, 4])  # beams swap within their query
-  shared = network.gather_cache(shared, swap, keep_per_query=True)
+  shared = beam_search.gather_cache(shared, swap, per_query_cache_keys=PER_QUERY)
   assert shared["decoder"]["layers_0"]["encoder_decoder_attention"]["cached_key"].shape[0] == 3
   shared_logits, _ = jitted.step(params, shared, step_in)
-  expected, _ = jitted.step(params, network.gather_cache(beams, swap), step_in)
+  expected, _ = jitted.step(params, beam_search.gather_cache(beams, swap), step_in)
   np.testing.assert_allclose(shared_logits, expected, atol=1e-5)
 
 

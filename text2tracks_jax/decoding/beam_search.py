@@ -41,7 +41,7 @@ lowers at most (G-1)*K tokens, so every group's exact top 2K is among them.
 
 Beyond HF: a prefix-trie constraint (`prefix_trie.PrefixTrie`; each beam then
 chooses among its node's children), per-query catalog filters over the trie's
-leaves, logits for the legal tokens only (`candidate_logits`), and
+leaves, logits for the legal tokens only (`lm_head="candidates"`), and
 `distinct_across_groups` (no two hypotheses of a query are the same sequence;
 see `search`).
 
@@ -76,6 +76,7 @@ PyTree = Any
 # of a group do not all pick the same first token.
 INIT_OFFSET = -1e9
 NEG_INF = -np.inf
+LM_HEADS = ("dense", "candidates")
 # Cache leaves never expanded or reordered (as T5X's `cache_map`).
 _UNTOUCHED_CACHE_LEAVES = ("cached_bias", "position_embedder_index")
 
@@ -94,7 +95,7 @@ class DecodingState:
     candidate_ids: None (return logits over the whole vocabulary, [R, V]), or
       int32 token ids, [R, C] (per row) or [1, C] (the same for every row):
       return their logits only, [R, C]. Only asked for when
-      `candidate_logits=True`; T5X's own `tokens_to_logits` ignores it.
+      `lm_head="candidates"`; T5X's own `tokens_to_logits` ignores it.
   """
   cur_index: Array
   sequences: Array
@@ -159,12 +160,10 @@ class _Config:
   early_stopping: Union[bool, str]
   distinct: bool
   normalize: str            # "vocab" | "legal"
-  candidate_logits: bool
-  vocab_mask: bool
+  lm_head: str              # one of LM_HEADS
   expand_first_step: bool
   cache_offset: int
   expand_index: bool
-  static_cache_keys: Tuple[str, ...]
   per_query_cache_keys: Tuple[str, ...] = ()
 
   @property
@@ -192,41 +191,56 @@ class _Config:
 # Cache expansion and reordering (T5X `cache_map` rules).
 
 
-def _cache_map(fn: Callable, cache: PyTree, cfg: _Config, skip_static: bool) -> PyTree:
+def _cache_map(fn: Callable, cache: PyTree, cache_offset: int,
+               per_query_cache_keys: Tuple[str, ...], expand_index: bool) -> PyTree:
   """Applies `fn` to the cache leaves that hold per-beam data (never to the
   leaves under `per_query_cache_keys`)."""
   frozen = isinstance(cache, flax.core.FrozenDict)
   if frozen:
     cache = flax.core.unfreeze(cache)
   if not isinstance(cache, dict):  # any other pytree: every non-scalar leaf
-    return jax.tree.map(lambda x: fn(x) if x.ndim > cfg.cache_offset else x, cache)
+    return jax.tree.map(lambda x: fn(x) if x.ndim > cache_offset else x, cache)
   flat = traverse_util.flatten_dict(cache)
   out = {}
   for path, x in flat.items():
-    keep = (x.ndim <= cfg.cache_offset or path[-1] in _UNTOUCHED_CACHE_LEAVES
-            or (path[-1] == "cache_index" and not cfg.expand_index)
-            or (skip_static and any(k in path for k in cfg.static_cache_keys))
-            or any(k in path for k in cfg.per_query_cache_keys))
+    keep = (x.ndim <= cache_offset or path[-1] in _UNTOUCHED_CACHE_LEAVES
+            or (path[-1] == "cache_index" and not expand_index)
+            or any(k in path for k in per_query_cache_keys))
     out[path] = x if keep else fn(x)
   out = traverse_util.unflatten_dict(out)
   return flax.core.freeze(out) if frozen else out
 
 
-def _expand_cache(cache: PyTree, cfg: _Config) -> PyTree:
-  """[B, ...] -> [B * num_beams, ...], row b * num_beams + j = row b (leaves
-  under `per_query_cache_keys` keep their B rows)."""
-  return _cache_map(lambda x: jnp.repeat(x, cfg.num_beams, axis=cfg.cache_offset),
-                    cache, cfg, skip_static=False)
+def expand_cache(cache: PyTree, num_beams: int, *, cache_offset: int = 0,
+                 per_query_cache_keys: Tuple[str, ...] = (),
+                 expand_index: bool = False) -> PyTree:
+  """[B, ...] -> [B * num_beams, ...], row b * num_beams + j = row b (T5X's
+  `flat_batch_beam_expand`).
+
+  Leaves under `per_query_cache_keys` keep their B rows; the scalar
+  `cache_index` (or a [B] prefill index vector unless `expand_index`) and
+  relative-position leaves are kept as they are; `cache_offset` is the batch
+  axis (1 for scanned layers)."""
+  return _cache_map(lambda x: jnp.repeat(x, num_beams, axis=cache_offset), cache,
+                    cache_offset, tuple(per_query_cache_keys), expand_index)
 
 
-def _gather_cache(cache: PyTree, rows: Array, cfg: _Config) -> PyTree:
-  """New row i = old row rows[i]; leaves under `static_cache_keys` stay (same per query).
+def gather_cache(cache: PyTree, rows: Array, *, cache_offset: int = 0,
+                 per_query_cache_keys: Tuple[str, ...] = (),
+                 expand_index: bool = False) -> PyTree:
+  """New row i = old row rows[i], by `expand_cache`'s rules (leaves under
+  `per_query_cache_keys` stay: beams move within their query).
 
-  `rows` are in range by construction: mode="clip" gathers without the
-  out-of-bounds select of the default mode (faster decoding: BENCHMARKS.md,
-  "Decoding")."""
-  return _cache_map(lambda x: jnp.take(x, rows, axis=cfg.cache_offset, mode="clip"),
-                    cache, cfg, skip_static=True)
+  `rows` must be in range (the search's are by construction): mode="clip"
+  gathers without the out-of-bounds select of the default mode (faster
+  decoding: BENCHMARKS.md, "Decoding")."""
+  return _cache_map(lambda x: jnp.take(x, rows, axis=cache_offset, mode="clip"), cache,
+                    cache_offset, tuple(per_query_cache_keys), expand_index)
+
+
+def _cache_rules(cfg: _Config) -> dict:
+  return dict(cache_offset=cfg.cache_offset, per_query_cache_keys=cfg.per_query_cache_keys,
+              expand_index=cfg.expand_index)
 
 
 # ----------------------------------------------------------------------------
@@ -395,17 +409,13 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     logits, new_cache = tokens_to_logits(ds)
     return logits.reshape(rows, -1).astype(jnp.float32), new_cache
 
-  def finish(logits, valid, shift, norm, token, node=None, keep=None, window=(None, None),
-             index=None) -> _Scores:
-    """Log-probs of the kept slots of `logits` [R, C]; token None: slot = token.
-    With `index` given, it is used (and `node` is already for the kept slots)."""
-    if index is None:
-      index = _top_slots(logits, valid, m, keep)
-      if index is not None and node is not None:
-        node = jnp.take_along_axis(node, index, axis=-1)
+  def finish(logits, valid, shift, norm, token, node=None, keep=None,
+             window=(None, None)) -> _Scores:
+    """Log-probs of the kept slots of `logits` [R, C]; token None: slot = token."""
+    index = _top_slots(logits, valid, m, keep)
     if index is not None:
       take = lambda x: None if x is None else jnp.take_along_axis(x, index, axis=-1)
-      logits, valid = take(logits), take(valid)
+      logits, valid, node = take(logits), take(valid), take(node)
       token = index if token is None else take(token)
     elif token is None:
       token = jnp.broadcast_to(jnp.arange(logits.shape[-1], dtype=jnp.int32), logits.shape)
@@ -432,23 +442,9 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
   window = (win_node, win_valid) if cfg.distinct else (None, None)
   legal = cfg.normalize == "legal"
 
-  if cfg.vocab_mask:  # select over the whole vocabulary, illegal tokens masked
-    logits, new_cache = call()
-    vocab = logits.shape[-1]
-    if trie.dense_table is not None and catalog is None and trie.dense_table.shape[1] == vocab:
-      mask = jnp.asarray(trie.dense_table)[nodes]
-    else:
-      mask = prefix_trie.scatter_mask(win_tok, win_valid, vocab)
-    shift, norm = _normalizer(logits, mask if legal else None)
-    index = _top_slots(logits, mask, m, None)
-    node = None
-    if index is not None:  # the trie children of the kept tokens
-      node = prefix_trie.find_child(trie, nodes[:, None], index)
-    return finish(logits, mask, shift, norm, None, node, index=index), new_cache
-
   # Select over each beam's children window: slot j = j-th child (by token).
   depth_width = trie.root_degree if first else trie.depth_vocab_width
-  if cfg.candidate_logits and depth_width <= min(4 * width, trie.vocab_size // 4):
+  if cfg.lm_head == "candidates" and depth_width <= min(4 * width, trie.vocab_size // 4):
     # Logits of the tokens that may follow any prefix of this length, shared by
     # all rows (one small matmul), then each beam's children by rank.
     depth_tokens = lax.dynamic_index_in_dim(jnp.asarray(trie.depth_vocab), t, 0, False)
@@ -456,7 +452,7 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     ranks = prefix_trie.children_ranks(trie, nodes, width)
     logits = jnp.take_along_axis(logits, ranks, axis=-1)
     shift, norm = _normalizer(logits, win_valid)
-  elif cfg.candidate_logits and width <= trie.vocab_size // 4:
+  elif cfg.lm_head == "candidates" and width <= trie.vocab_size // 4:
     logits, new_cache = call(win_tok)  # [R, W]: each row's legal tokens' logits
     shift, norm = _normalizer(logits, win_valid)
   else:  # dense LM head (or a window too wide for gathering LM-head rows)
@@ -686,12 +682,12 @@ def _step(state: _State, tokens_to_logits, cfg: _Config, trie, catalog, first: b
 
   live_seqs = jnp.take_along_axis(state.live_seqs, beams[..., None], axis=2)
   live_seqs = jnp.where(jnp.arange(cfg.max_len + 1) == t + 1, tokens[..., None], live_seqs)
-  if first and not cfg.expand_first_step:
-    cache = _expand_cache(new_cache, cfg)  # every beam of a query holds the same prefix
+  if first and not cfg.expand_first_step:  # every beam of a query holds the same prefix
+    cache = expand_cache(new_cache, cfg.num_beams, **_cache_rules(cfg))
   else:
     origin = (jnp.arange(b)[:, None, None] * (g * k) + jnp.arange(g)[None, :, None] * k
               + beams).reshape(-1)
-    cache = _gather_cache(new_cache, origin, cfg)
+    cache = gather_cache(new_cache, origin, **_cache_rules(cfg))
   return _State(step=t + 1, live_seqs=live_seqs, live_scores=new_scores, live_nodes=nodes,
                 hyps=all_hyps, done=done, cache=cache)
 
@@ -742,9 +738,8 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
            cache_offset: int = 0, initial_index: Optional[Array] = None,
            constraint: Optional[prefix_trie.PrefixTrie] = None,
            catalog_mask: Optional[Array] = None, distinct_across_groups: bool = False,
-           candidate_logits: bool = False, normalize: Optional[str] = None,
-           vocab_mask: bool = False, pad_id: int = 0, expand_first_step: bool = True,
-           static_cache_keys: Tuple[str, ...] = (),
+           lm_head: str = "dense", normalize: Optional[str] = None,
+           pad_id: int = 0, expand_first_step: bool = True,
            per_query_cache_keys: Tuple[str, ...] = ()) -> DecodeResult:
   """Diverse beam search; returns a `DecodeResult`, best first.
 
@@ -782,24 +777,19 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
       step, so beams do not run into dead ends; N beams then give N distinct
       IDs unless fewer are reachable (filler entries, score -inf). Off to
       match HF.
-    candidate_logits: ask `tokens_to_logits` for the logits of the legal next
-      tokens only (`DecodingState.candidate_ids`); log-probs are then
-      normalised over the legal tokens (`normalize="legal"`).
+    lm_head: "dense" (`tokens_to_logits` returns logits over the vocabulary)
+      or "candidates" (it is asked for the logits of the legal next tokens
+      only, `DecodingState.candidate_ids`; log-probs are then normalised over
+      the legal tokens, `normalize="legal"`).
     normalize: under a constraint, "vocab" (default with dense logits: log
       softmax over the whole vocabulary, then mask, as HF's
       `prefix_allowed_tokens_fn`) or "legal" (mask, then log softmax).
-    vocab_mask: under a constraint, select over the whole vocabulary with a
-      [R, V] mask of the legal tokens (rows of the trie's dense table if it
-      has one, else scattered from the children window) instead of over the
-      children window of each beam (default; same results, cheaper).
     pad_id: token emitted by finished groups (HF pad token, counted by the
       homogeneity penalty).
     expand_first_step: run the first step on B * num_beams rows (T5X
       contract). False runs it on the B unexpanded rows (every beam of a query
       is the same then) and expands the cache afterwards; needs a
       `tokens_to_logits` that works for any number of rows.
-    static_cache_keys: names in cache paths whose leaves are identical for all
-      beams of a query (e.g. cross-attention keys/values); not reordered.
     per_query_cache_keys: names in cache paths whose leaves keep one row per
       query (B rows, on axis `cache_offset`): never expanded nor reordered,
       so `tokens_to_logits` must broadcast them over each query's beams
@@ -814,15 +804,15 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
   if early_stopping not in (True, False, "never"):
     raise ValueError(f"early_stopping must be True, False or 'never', got {early_stopping!r}")
   if normalize is None:
-    normalize = "legal" if candidate_logits else "vocab"
+    normalize = "legal" if lm_head == "candidates" else "vocab"
   if normalize not in ("vocab", "legal"):
     raise ValueError(f"normalize must be 'vocab' or 'legal', got {normalize!r}")
-  if constraint is None and (candidate_logits or catalog_mask is not None):
-    raise ValueError("candidate_logits and catalog_mask need a constraint")
-  if vocab_mask and distinct_across_groups and constraint is not None:
-    raise ValueError("vocab_mask does not support distinct_across_groups under a constraint")
-  if candidate_logits and normalize == "vocab":
-    raise ValueError("candidate_logits normalises over the legal tokens (normalize='legal')")
+  if lm_head not in LM_HEADS:
+    raise ValueError(f"lm_head must be one of {LM_HEADS}, got {lm_head!r}")
+  if constraint is None and (lm_head == "candidates" or catalog_mask is not None):
+    raise ValueError("lm_head='candidates' and catalog_mask need a constraint")
+  if lm_head == "candidates" and normalize == "vocab":
+    raise ValueError("lm_head='candidates' normalises over the legal tokens (normalize='legal')")
   max_len = int(inputs.shape[1] if max_decode_len is None else max_decode_len)
   if max_len < 1:
     raise ValueError(f"max_decode_len must be >= 1, got {max_len}")
@@ -835,11 +825,9 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
                 diversity_penalty=diversity_penalty, length_penalty=length_penalty,
                 alpha=alpha, early_stopping=early_stopping,
                 distinct=bool(distinct_across_groups), normalize=normalize,
-                candidate_logits=bool(candidate_logits),
-                vocab_mask=bool(vocab_mask) and not candidate_logits,
+                lm_head=lm_head,
                 expand_first_step=bool(expand_first_step), cache_offset=int(cache_offset),
                 expand_index=initial_index is not None,
-                static_cache_keys=tuple(static_cache_keys),
                 per_query_cache_keys=tuple(per_query_cache_keys))
   catalog = None
   if catalog_mask is not None:
@@ -857,7 +845,8 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
                  valid=jnp.zeros((batch, g, k), bool),
                  nodes=jnp.zeros((batch, g, k), jnp.int32)),
       done=jnp.zeros((batch, g), bool),
-      cache=cache if not cfg.expand_first_step else _expand_cache(cache, cfg))
+      cache=(expand_cache(cache, cfg.num_beams, **_cache_rules(cfg)) if cfg.expand_first_step
+             else cache))
 
   state = _step(state, tokens_to_logits, cfg, constraint, catalog, first=True)
   if max_len > 1:

@@ -34,7 +34,6 @@ from text2tracks_jax.models import network, partitioning
 
 # Cache entries that are the same for every beam of a query (kept at B rows).
 CROSS_ATTENTION_CACHE_KEYS = network.PER_QUERY_CACHE_KEYS
-LM_HEADS = ("dense", "candidates")
 
 
 def make_tokens_to_logits(model: network.T5Model, params):
@@ -59,12 +58,12 @@ def make_tokens_to_logits(model: network.T5Model, params):
 
 @functools.partial(jax.jit, static_argnames=(
     "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens",
-    "num_return_sequences", "distinct_across_groups", "lm_head", "normalize", "vocab_mask",
-    "eos_id", "mesh", "rules"))
+    "num_return_sequences", "distinct_across_groups", "lm_head", "normalize", "eos_id",
+    "mesh", "rules"))
 def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_penalty,
               length_penalty, *, model, num_beams, num_beam_groups, early_stopping,
               max_new_tokens, num_return_sequences, distinct_across_groups, lm_head,
-              normalize, vocab_mask, eos_id, mesh, rules):
+              normalize, eos_id, mesh, rules):
   with partitioning.axis_rules(mesh, rules):  # the network's activation constraints
     tokens = encoder_input_tokens.astype(jnp.int32)
     encoded = model.apply({"params": params}, tokens, enable_dropout=False,
@@ -78,7 +77,7 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
         max_decode_len=max_new_tokens, num_return_sequences=num_return_sequences,
         constraint=constraint, catalog_mask=catalog_mask,
         distinct_across_groups=distinct_across_groups,
-        candidate_logits=lm_head == "candidates", normalize=normalize, vocab_mask=vocab_mask,
+        lm_head=lm_head, normalize=normalize,
         expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
 
 
@@ -89,7 +88,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
              constraint: Optional[prefix_trie.PrefixTrie] = None,
              catalog_mask=None, distinct_across_groups: bool = False,
              lm_head: str = "dense", normalize: Optional[str] = None,
-             vocab_mask: bool = False, eos_id: int = 1,
+             eos_id: int = 1,
              mesh: Optional[Mesh] = None) -> beam_search.DecodeResult:
   """Diverse beam search from encoder tokens, one jitted call.
 
@@ -115,8 +114,6 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
       over the legal tokens).
     normalize: "vocab" or "legal" (see `beam_search.search`); default "vocab"
       for the dense head (HF semantics) and "legal" for candidates.
-    vocab_mask: select over a [R, V] mask of legal tokens instead of each
-      beam's children window (same results; for measurements).
     eos_id: end token.
     mesh: the `data` x `model` mesh that `params` and the tokens live on: the
       search is traced under its logical axis rules
@@ -127,8 +124,8 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
     [B, n] (None without a constraint), best first; n = num_return_sequences
     (default num_beams).
   """
-  if lm_head not in LM_HEADS:
-    raise ValueError(f"lm_head must be one of {LM_HEADS}, got {lm_head!r}")
+  if lm_head not in beam_search.LM_HEADS:
+    raise ValueError(f"lm_head must be one of {beam_search.LM_HEADS}, got {lm_head!r}")
   if constraint is not None and max_new_tokens < constraint.max_length:
     raise ValueError(f"max_new_tokens={max_new_tokens} is shorter than the longest valid ID "
                      f"({constraint.max_length} tokens with EOS)")
@@ -143,6 +140,6 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
                    max_new_tokens=int(max_new_tokens),
                    num_return_sequences=num_return_sequences,
                    distinct_across_groups=bool(distinct_across_groups), lm_head=lm_head,
-                   normalize=normalize, vocab_mask=bool(vocab_mask), eos_id=int(eos_id),
+                   normalize=normalize, eos_id=int(eos_id),
                    mesh=mesh,
                    rules=partitioning.standard_logical_axis_rules() if mesh is not None else None)

@@ -73,6 +73,7 @@ from jax import lax
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import SPLITS, DatasetError, PreparedDataset
 from text2tracks_jax.data.errors import InputError
+from text2tracks_jax.decoding import beam_search
 from text2tracks_jax.evaluation import metrics
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.ids.id_map import rank_tracks
@@ -260,7 +261,8 @@ def _score_chunk(params, cache, lse, tokens, nodes, rep_pos, rep_node, trie, *, 
   q = lse.shape[0]
   c, width = tokens.shape
   inputs = jnp.pad(tokens[:, :-1], ((0, 0), (1, 0)))  # shifted right, BOS = 0
-  rows = network.tile_cache(cache, c, keep_per_query=True)  # self-attention: Q*C rows
+  # Self-attention leaves: Q*C rows; cross-attention stays at Q (one per query).
+  rows = beam_search.expand_cache(cache, c, per_query_cache_keys=network.PER_QUERY_CACHE_KEYS)
   hidden, _ = network.decode_step(model, params, rows, jnp.tile(inputs, (q, 1)),
                                   return_hidden=True)
   hidden = hidden.reshape(q, c, width, -1)  # [Q, C, T, D]

@@ -22,7 +22,6 @@ TPUs), so that every lookup inside `jit` is a vectorised gather::
   depth_vocab    [D, Wd] int32   row d: the tokens that may follow a prefix of d
                                  tokens (sorted, 0-padded); D = longest ID + EOS
   child_rank     [E] int32       each edge token's position in its depth_vocab row
-  dense_table    [N + 1, V] bool optional: dense "allowed next token" rows
 
 Nodes are numbered in DFS preorder with children visited by increasing token,
 so leaves are numbered in the lexicographic order of their IDs and the leaves
@@ -78,7 +77,6 @@ class PrefixTrie:
   terminal_leaf: Array
   depth_vocab: Array
   child_rank: Array
-  dense_table: Optional[Array] = None
   num_nodes: int = flax.struct.field(pytree_node=False, default=0)
   num_leaves: int = flax.struct.field(pytree_node=False, default=0)
   vocab_size: int = flax.struct.field(pytree_node=False, default=0)
@@ -97,14 +95,6 @@ class PrefixTrie:
   def search_steps(self) -> int:
     """Binary-search iterations that find a child among any node's edges."""
     return max(1, math.ceil(math.log2(max(self.root_degree, self.max_degree) + 1)))
-
-  def with_dense_table(self) -> "PrefixTrie":
-    """A copy that also holds the dense [N + 1, V] next-token table."""
-    table = np.zeros((self.num_nodes + 1, self.vocab_size), bool)
-    row_ptr = np.asarray(self.row_ptr)
-    parents = np.repeat(np.arange(self.num_nodes + 1), np.diff(row_ptr))
-    table[parents, np.asarray(self.child_token)] = True
-    return self.replace(dense_table=table)
 
 
 # ----------------------------------------------------------------------------
@@ -134,7 +124,7 @@ def _padded_ids(sequences: Iterable[Sequence[int]], eos_id: int) -> np.ndarray:
 
 
 def build_trie(sequences: Iterable[Sequence[int]], *, eos_id: int = 1,
-               vocab_size: Optional[int] = None, dense_table: bool = False) -> PrefixTrie:
+               vocab_size: Optional[int] = None) -> PrefixTrie:
   """Flattens the trie of `sequences` (the valid IDs' token ids) into arrays.
 
   Args:
@@ -142,9 +132,8 @@ def build_trie(sequences: Iterable[Sequence[int]], *, eos_id: int = 1,
       with EOS (added when missing). Duplicates are merged into one leaf; use
       `lookup_leaves(trie, sequences)` for the input -> leaf map.
     eos_id: the EOS token.
-    vocab_size: size of the model vocabulary (the [V] mask width); default
+    vocab_size: size of the model vocabulary; default
       the largest token id + 1.
-    dense_table: also build the dense [N + 1, V] next-token table.
   Returns:
     A `PrefixTrie` with numpy array leaves.
   """
@@ -212,7 +201,7 @@ def build_trie(sequences: Iterable[Sequence[int]], *, eos_id: int = 1,
   terminal_leaf = np.full(num_nodes + 1, -1, np.int64)
   is_leaf = np.concatenate([[False], np.concatenate(tokens) == eos_id])
   terminal_leaf[node_id[is_leaf]] = all_rows[is_leaf]
-  trie = PrefixTrie(
+  return PrefixTrie(
       row_ptr=row_ptr.astype(np.int32), child_token=edge_tokens[edge_order].astype(np.int32),
       child_node=children[edge_order].astype(np.int32), leaf_lo=leaf_lo.astype(np.int32),
       leaf_hi=leaf_hi.astype(np.int32), terminal_leaf=terminal_leaf.astype(np.int32),
@@ -222,7 +211,6 @@ def build_trie(sequences: Iterable[Sequence[int]], *, eos_id: int = 1,
       eos_id=int(eos_id), max_length=width, root_degree=int(degree[0]),
       max_degree=int(degree[1:].max()) if num_nodes > 1 else 0,
       depth_vocab_width=int(vocab_width))
-  return trie.with_dense_table() if dense_table else trie
 
 
 # ----------------------------------------------------------------------------
@@ -350,13 +338,6 @@ def subtree_allowed(trie: PrefixTrie, catalog: CatalogFilter, nodes: Array,
   lo = jnp.asarray(trie.leaf_lo)[nodes]
   hi = jnp.asarray(trie.leaf_hi)[nodes]
   return allowed_leaves(catalog, query[:, None], lo, hi) > 0
-
-
-def scatter_mask(tokens: Array, valid: Array, vocab_size: int) -> Array:
-  """[R, W] tokens + valid -> [R, V] bool mask with True at the valid tokens."""
-  rows = jnp.arange(tokens.shape[0])[:, None]
-  cols = jnp.where(valid, tokens, vocab_size)  # out of range: dropped
-  return jnp.zeros((tokens.shape[0], vocab_size), bool).at[rows, cols].set(True, mode="drop")
 
 
 # ----------------------------------------------------------------------------

@@ -12,8 +12,7 @@
 
 from text2tracks_jax.models.configs import T5Config, get_config
 from text2tracks_jax.models.network import (T5Model, abstract_params, candidate_logits,
-                                            decode_step, dense_logits, gather_cache,
-                                            init_decode_cache, init_params, lm_head_kernel,
-                                            param_logical_axes, tile_cache)
+                                            decode_step, dense_logits, init_decode_cache,
+                                            init_params, lm_head_kernel, param_logical_axes)
 from text2tracks_jax.models.pretrained import load_pretrained
 from text2tracks_jax.models.resize import resize_vocab

@@ -47,7 +47,8 @@ Autoregressive decoding keeps a "cache" collection (see `T5Model.init_cache`)::
                                                               [B, H, L_enc, d_kv]
 
 Every leaf but `cache_index` has the batch on axis 0, so beam search may tile
-and gather the cache along axis 0 (`tile_cache`, `gather_cache`); the scalar
+and gather the cache along axis 0 (`decoding.beam_search.expand_cache` /
+`gather_cache`); the scalar
 `cache_index` is shared by all rows. Keys/values are stored heads first so
 that a step contracts them without transposing the cache (faster decoding
 than [B, L, H, d_kv]: BENCHMARKS.md, "Decoding"). Cross-attention
@@ -55,7 +56,8 @@ keys/values are projected once when the cache is created, not at every step.
 Beam search may keep them and the encoder mask (`PER_QUERY_CACHE_KEYS`) at B
 rows while the self-attention leaves hold B * n rows (n beams per query, rows
 b*n .. b*n+n-1): a step then folds each query's beams into the query
-positions of one attention (`tile_cache(cache, n, keep_per_query=True)`).
+positions of one attention (`expand_cache(cache, n,
+per_query_cache_keys=PER_QUERY_CACHE_KEYS)`).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ Array = jax.Array
 PyTree = Any
 
 # Decoding-cache entries that depend only on the encoder input, hence are the
-# same for every beam of a query (see `tile_cache`).
+# same for every beam of a query (see the module docstring).
 PER_QUERY_CACHE_KEYS = ("encoder_decoder_attention", "encoder_mask")
 
 # Additive bias for masked attention logits (T5X's value). Finite, so a row
@@ -270,7 +272,7 @@ class MultiHeadAttention(nn.Module):
 
     if k.shape[0] != q.shape[0]:
       # Cached cross-attention with one row per query for its n beams (rows
-      # b*n .. b*n+n-1, see `tile_cache(..., keep_per_query=True)`): the beams
+      # b*n .. b*n+n-1, see the module docstring): the beams
       # become query positions, [B*n, Tq] -> [B, n*Tq], so the shared keys
       # and values are neither copied nor read once per beam.
       if not (decode and static_kv) or q.shape[0] % k.shape[0]:
@@ -689,37 +691,3 @@ def decode_step(model: T5Model, params: PyTree, cache: PyTree, decoder_tokens: A
       enable_dropout=False, decode=True, candidate_ids=candidate_ids,
       return_hidden=return_hidden, mutable=["cache"], method=T5Model.decode)
   return out, variables["cache"]
-
-
-def _is_per_query(path) -> bool:
-  names = {getattr(k, "key", None) for k in path}
-  return any(name in names for name in PER_QUERY_CACHE_KEYS)
-
-
-def tile_cache(cache: PyTree, n: int, keep_per_query: bool = False) -> PyTree:
-  """[B, ...] -> [B * n, ...], each row repeated n times in place
-  (row b*n + j is a copy of row b), as T5X's `flat_batch_beam_expand`.
-
-  The scalar cache_index is kept as is. With `keep_per_query`, the leaves
-  under `PER_QUERY_CACHE_KEYS` (cross-attention keys/values, encoder mask:
-  the same for the n beams of a query) keep their B rows: decoding steps
-  then read them once per query instead of once per beam (pass the same
-  flag to `gather_cache`)."""
-  def tile(path, x):
-    if x.ndim == 0 or (keep_per_query and _is_per_query(path)):
-      return x
-    return jnp.repeat(x, n, axis=0)
-  return jax.tree_util.tree_map_with_path(tile, cache)
-
-
-def gather_cache(cache: PyTree, indices: Array, keep_per_query: bool = False) -> PyTree:
-  """Reorders/selects cache rows: new row i = old row `indices[i]` ([B'] int,
-  in range: out-of-range indices are clipped).
-
-  With `keep_per_query`, leaves under `PER_QUERY_CACHE_KEYS` are left as
-  they are (beams are reordered within their query)."""
-  def gather(path, x):
-    if x.ndim == 0 or (keep_per_query and _is_per_query(path)):
-      return x
-    return jnp.take(x, indices, axis=0, mode="clip")  # no out-of-bounds select
-  return jax.tree_util.tree_map_with_path(gather, cache)
