@@ -87,7 +87,7 @@ def export(run_dir: Path, bundle: Path):
     assert all(np.array_equal(getattr(trie, f), getattr(loss_trie, f)) for f in TRIE_FIELDS)
     arrays = {f"trie_{f}": np.asarray(getattr(trie, f)) for f in TRIE_FIELDS}
     dtype = np.uint16 if vocab <= 65535 else np.int32
-    queries = {s: rec.encode_queries([e.query for e in split[s]], warn=lambda _: None)
+    queries = {s: rec.encode_queries([e.query for e in split[s]], warn_truncated=False)
                for s in split}
     np.savez_compressed(
         bundle / f"{strategy}.npz", train_inputs=pairs["train"].inputs.astype(dtype),
@@ -220,7 +220,7 @@ def run_job(bundle: Path, out: Path, args, log) -> dict:
                         log_every_steps=max(steps_per_epoch // 4, 1), async_checkpoints=False,
                         eval_every_steps=steps_per_epoch * args.eval_every_epochs,
                         input_token_dropout=args.input_token_dropout),
-                    writer=writer, eval_fn=eval_fn, trie=trie, log=lambda m: log(f"  {m}"))
+                    writer=writer, eval_fn=eval_fn, trie=trie)
   stopped = None
   try:
     state = trainer.fit(train, total, schedule)
@@ -268,7 +268,7 @@ def throughput(size: str, batch: int, s: int, t: int, steps: int, cache_dir: str
   cfg = configs.get_config(size, dtype="bfloat16", dropout_rate=0.1)
   tr = Trainer(network.T5Model(cfg), optimizers.create_optimizer(
       optimizers.learning_rate_schedule(10_000), name="adafactor"), tempfile.mkdtemp(),
-               TrainConfig(batch_size=batch), log=lambda _: None)
+               TrainConfig(batch_size=batch))
   state = tr.init_state()
   rng = np.random.default_rng(0)
   inputs = rng.integers(2, cfg.vocab_size, (batch, s)).astype(np.int32)

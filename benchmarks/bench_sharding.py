@@ -48,7 +48,7 @@ def _worker(size: str) -> dict:
       rules = partitioning.standard_logical_axis_rules(activation_partitioning_dims=dims)
       t = trainer.Trainer(model, optimizer, tempfile.mkdtemp(),
                           trainer.TrainConfig(batch_size=BATCH, async_checkpoints=False),
-                          mesh=mesh, rules=rules, log=lambda _: None)
+                          mesh=mesh, rules=rules)
       sharding = partitioning.batch_sharding(mesh)
       batch = {k: jax.ShapeDtypeStruct((BATCH, n), dtype, sharding=sharding)
                for k, n, dtype in (("encoder_input_tokens", INPUTS, jnp.int32),

@@ -86,7 +86,7 @@ def example_seconds(run_dir, strategies=EXAMPLE_STRATEGIES, inputs_length: int =
     seconds, built = {}, {}
     for path in ("seqio", "fast"):
       start = time.perf_counter()
-      built[path] = task_data.load_task_examples(name, "train", inputs_length, log=lambda _: None,
+      built[path] = task_data.load_task_examples(name, "train", inputs_length,
                                                  progress=False, use_seqio=path == "seqio")
       seconds[path] = time.perf_counter() - start
     np.testing.assert_array_equal(built["fast"].inputs, built["seqio"].inputs)

@@ -84,7 +84,7 @@ def _grouped_worker(steps: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
       t = trainer.Trainer(network.T5Model(cfg), optimizers.create_optimizer(schedule, "adafactor"),
                           tmp, trainer.TrainConfig(batch_size=len(examples)),
-                          trie=trie if use_trie else None, log=lambda _: None)
+                          trie=trie if use_trie else None)
       batch = t._global_batch(encdec_features(examples.inputs, examples.targets))  # pylint: disable=protected-access
       state = t.init_state()
       state, m = t._step_fn(state, batch, t._trie_data)  # pylint: disable=protected-access

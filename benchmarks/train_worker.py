@@ -30,7 +30,7 @@ def ours(size, batch, s, t, steps):
   cfg = configs.get_config(size)
   opt = optimizers.create_optimizer(optimizers.learning_rate_schedule(10_000))
   tr = trainer.Trainer(network.T5Model(cfg), opt, tempfile.mkdtemp(),
-                       trainer.TrainConfig(batch_size=batch), log=lambda _: None)
+                       trainer.TrainConfig(batch_size=batch))
   state = tr.init_state()
   rng = np.random.default_rng(0)
   batches = [tr._global_batch(encdec_features(*_batch(rng, batch, s, t, cfg.vocab_size)))  # pylint: disable=protected-access

@@ -269,7 +269,8 @@ def test_train_from_outside_the_repository_fails_in_one_line_as_a_process(traine
 # -- C: a CLI that guides -------------------------------------------------------------
 def test_train_says_what_it_does_and_ends_with_a_summary(trained):
   run, workdir = trained
-  out = TRAIN_OUTPUT["out"]
+  out = TRAIN_OUTPUT["err"]  # progress and the summary are logged (stderr)
+  assert TRAIN_OUTPUT["out"] == ""
   order = [f"building the train examples of {TASK}", "built 4,535 train examples",
            "compiling the train step", "first step (compilation included) took",
            f"checkpoint step 2: {workdir}/checkpoints/2", "done: 2 steps", "final loss",
@@ -290,7 +291,7 @@ def test_rerunning_a_finished_run_says_it_is_complete(trained, capsys):
   before = sorted(p.name for p in (workdir / "checkpoints").iterdir())
   config = (workdir / "train_config.json").read_bytes()
   assert cli.main(_train(run, workdir)) == 0
-  out = capsys.readouterr().out
+  out = capsys.readouterr().err
   assert f"{workdir} is complete: checkpoint step 2 of 2, nothing to train" in out
   assert "resumed from" not in out and "compiling" not in out
   assert f"from the cache {workdir}/cache/" in out  # examples not rebuilt

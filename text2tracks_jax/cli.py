@@ -1,16 +1,19 @@
 """`text2tracks <verb>`: the command-line entry point.
 
 Flags are spelled as T5X's (`--gin_file=...`, repeatable, and
-`--gin.BINDING=value`) but parsed with argparse; messages go through `logging`
-(the `text2tracks_jax` logger, configured here) or a verb's `log` callable.
+`--gin.BINDING=value`) but parsed with argparse; progress and warnings go through
+`logging` (the `text2tracks_jax` loggers, configured here by `logs.configure`:
+the bare message on stderr); a verb's results (tables, recommendations, `wrote
+PATH`) are printed on stdout.
 absl is not used (TensorFlow and Orbax still install it).
 
 The only module that imports lazily for speed: the package's own modules (they
-pull in numpy and gin) and the heavy libraries (JAX, TensorFlow, torch) are
-imported inside the verbs that need them, so `text2tracks --help` imports none
-of them and answers at once (tests/test_cli.py checks it). Everywhere else
-imports are at the top of the module, except optional or slow third-party
-ones, each marked `# lazy:` with its reason.
+pull in numpy and gin; `logs`, standard library only, is the exception) and the
+heavy libraries (JAX, TensorFlow, torch) are imported inside the verbs that need
+them, so `text2tracks --help` imports none of them and answers at once
+(tests/test_cli.py checks it). Everywhere else imports are at the top of the
+module, except optional or slow third-party ones, each marked `# lazy:` with its
+reason.
 """
 
 # The imports inside functions below are the lazy ones the docstring explains.
@@ -30,6 +33,8 @@ import shlex
 import sys
 import tempfile
 from pathlib import Path
+
+from text2tracks_jax import logs
 
 EXIT_BAD_INPUT = 2  # a UserError (data/errors.py): a bad flag, setting or input
 # gin files named relative to the repository also resolve from elsewhere.
@@ -494,45 +499,6 @@ def _table(header, rows) -> str:
                    for r in [header] + rows)
 
 
-def _configure_logging():
-  """The library's INFO lines (word2vec and dictionary learning progress among
-  them) and gensim word2vec's progress, on stderr; the root logger is left alone."""
-  for name, level in (("text2tracks_jax", logging.INFO), ("gensim.models.word2vec", logging.INFO)):
-    logger = logging.getLogger(name)
-    if any(isinstance(h, _StderrHandler) for h in logger.handlers):
-      continue
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    if name.startswith("gensim"):
-      handler.addFilter(_word2vec_progress)
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
-
-
-class _StderrHandler(logging.StreamHandler):
-  """Writes to the `sys.stderr` of the moment (not the one at creation)."""
-
-  @property
-  def stream(self):
-    return sys.stderr
-
-  @stream.setter
-  def stream(self, _):
-    pass
-
-
-def _word2vec_progress(record) -> bool:
-  """gensim's per-epoch and periodic PROGRESS lines (rate), as `word2vec: ...`."""
-  message = record.getMessage()
-  if record.levelno >= logging.WARNING:
-    return True
-  if not message.startswith("EPOCH"):
-    return False
-  record.msg, record.args = f"word2vec: {message}", None
-  return True
-
-
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="text2tracks",
@@ -663,7 +629,7 @@ def main(argv=None) -> int:
     argv, bindings = _split_gin_bindings(argv)
     args = build_parser().parse_args(argv)  # argparse exits 2 on its own
     args.gin_bindings = bindings
-    _configure_logging()
+    logs.configure()
     if args.verb in _TF_VERBS:
       quiet_tensorflow()
     args.func(args)

@@ -1,6 +1,7 @@
 """Baselines: hand-made worlds with known answers, the tiny synthetic world, output files."""
 
 import json
+import logging
 
 import gin
 import numpy as np
@@ -62,7 +63,7 @@ def tiny_runs(tiny, tmp_path_factory):
   out = tmp_path_factory.mktemp("runs")
   results = {}
   for name in FAST:
-    summary = baselines.run(name, data_dir=tiny, out=out / f"{name}.jsonl", log=lambda m: None)
+    summary = baselines.run(name, data_dir=tiny, out=out / f"{name}.jsonl")
     results[name] = summary, read_jsonl(out / f"{name}.jsonl")
   return results
 
@@ -80,7 +81,7 @@ def read_jsonl(path):
 
 def rank(builder, data, queries, top_n=10, **settings):
   inputs = load_inputs(data)
-  ranker = builder(inputs, log=lambda m: None, **settings)
+  ranker = builder(inputs, **settings)
   rows, _ = top_k(ranker.score(queries), top_n, inputs.track_rank())
   return [inputs.track_ids[r[r >= 0]].tolist() for r in rows]
 
@@ -239,11 +240,11 @@ def test_a_failing_run_leaves_no_file_and_keeps_the_old_one(tiny, tmp_path, monk
   monkeypatch.setitem(runner.BUILDERS, "popularity", broken)
   out = tmp_path / "preds.jsonl"
   with pytest.raises(RuntimeError, match="scoring failed"):
-    baselines.run("popularity", data_dir=tiny, out=out, log=lambda m: None)
+    baselines.run("popularity", data_dir=tiny, out=out)
   assert list(tmp_path.iterdir()) == []
   out.write_text("old\n")
   with pytest.raises(RuntimeError):
-    baselines.run("popularity", data_dir=tiny, out=out, log=lambda m: None)
+    baselines.run("popularity", data_dir=tiny, out=out)
   assert sorted(p.name for p in tmp_path.iterdir()) == ["preds.jsonl"]
   assert out.read_text() == "old\n"
 
@@ -263,7 +264,7 @@ def test_cli_baseline_writes_predictions_with_gin_settings(tiny, tmp_path, capsy
   assert all(len(p["track_ids"]) == 5 for p in predictions)
   summary = json.loads((tmp_path / "bm25.summary.json").read_text())
   assert summary["settings"]["k1"] == 1.2 and summary["split"] == "validation"
-  assert "bm25 validation:" in capsys.readouterr().out  # a progress line
+  assert "bm25 validation:" in capsys.readouterr().err  # a progress line (logged)
 
 
 # -- bi-encoders (sentence-transformers, offline) -------------------------------------
@@ -284,20 +285,20 @@ def test_biencoder_zero_shot_matches_meaning_on_a_hand_world(hand, sentence_tran
 @pytest.mark.slow  # encodes ~1.2k track documents: 15-60 s on 2 busy cores
 def test_biencoder_zero_shot_beats_random_on_the_tiny_world(tiny, tmp_path,
                                                             sentence_transformers):
-  summary = baselines.run("biencoder-zs", data_dir=tiny, out=tmp_path / "zs.jsonl",
-                          log=lambda m: None)
+  summary = baselines.run("biencoder-zs", data_dir=tiny, out=tmp_path / "zs.jsonl")
   assert summary["fit"]["tracks_encoded"] == 1795
   assert hits_at_10(tiny, read_jsonl(tmp_path / "zs.jsonl")) > 3 * random_hits_at_10(tiny)
 
 
 @pytest.mark.slow  # fine-tunes on 128 pairs, then encodes the tiny world: ~1 min
-def test_biencoder_fine_tuned_runs_on_the_tiny_world(tiny, tmp_path, sentence_transformers):
+def test_biencoder_fine_tuned_runs_on_the_tiny_world(tiny, tmp_path, sentence_transformers,
+                                                     caplog):
   gin.parse_config(["biencoder.max_pairs = 128", "biencoder.batch_size = 16",
                     "biencoder.leave_query_out = True", "biencoder.num_threads = 1",
                     f"biencoder.save_dir = '{tmp_path / 'model'}'"])
-  logged = []
-  summary = baselines.run("biencoder-ft", data_dir=tiny, out=tmp_path / "ft.jsonl",
-                          log=logged.append)
+  caplog.set_level(logging.INFO, logger="text2tracks_jax")
+  summary = baselines.run("biencoder-ft", data_dir=tiny, out=tmp_path / "ft.jsonl")
+  logged = [r.getMessage() for r in caplog.records]
   assert summary["fit"]["pairs_seen"] <= 128 and summary["fit"]["steps"] >= 8
   assert summary["settings"]["max_pairs"] == 128 and summary["settings"]["leave_query_out"]
   assert any(line.startswith("fine-tune biencoder:") and "ETA" in line for line in logged)

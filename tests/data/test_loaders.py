@@ -1,6 +1,7 @@
 """The file-source loaders (MPD slices, CPCD conversations, generic JSONL) on good input."""
 
 import json
+import logging
 
 import pytest
 
@@ -45,11 +46,12 @@ def test_write_mpd_slices_is_deterministic_and_mpd_shaped(tmp_path):
     assert len(set(uris)) == len(uris) and 4 <= len(uris) <= 12
 
 
-def test_mpd_reads_slices_in_numeric_order_and_builds_catalog(tmp_path, capsys):
+def test_mpd_reads_slices_in_numeric_order_and_builds_catalog(tmp_path, caplog):
   raw = tmp_path / "mpd"
   mpd_fixtures.write_mpd_slices(raw, 12, playlists_per_slice=2, n_tracks=200,
                                 tracks_per_playlist=6, title_words=(3, 5))
   (raw / "README.md").write_text("not a slice")
+  caplog.set_level(logging.INFO, logger="text2tracks_jax")
   m = prepare("mpd", tmp_path / "ds", input_path=raw, split_fractions=ALL_TRAIN)
   ds = PreparedDataset.load(tmp_path / "ds")
   # mpd.slice.10-11.json sorts before mpd.slice.2-3.json as text, not as a number.
@@ -68,8 +70,7 @@ def test_mpd_reads_slices_in_numeric_order_and_builds_catalog(tmp_path, capsys):
   assert len(set(catalog["track_id"])) == len(catalog["track_id"]) == m["counts"]["tracks"]
   assert m["config"]["filtered"] == {} and m["config"]["playlists_kept"] == 12
   assert m["errors"]["skipped"] == {}
-  err = capsys.readouterr().err
-  assert "mpd: 12 playlists in 6 slice(s), kept 12" in err
+  assert "mpd: 12 playlists in 6 slice(s), kept 12" in caplog.text
 
 
 def test_mpd_max_slices_and_single_file(tmp_path):

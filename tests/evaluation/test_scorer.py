@@ -2,6 +2,7 @@
 
 import csv
 import json
+import logging
 import math
 
 import pytest
@@ -77,10 +78,9 @@ def test_parse_systems_refuses_duplicate_names():
     scorer.parse_systems(["x=a.jsonl", "x=b.jsonl"])
 
 
-def test_metrics_missing_queries_and_files(tmp_path, data_dir):
+def test_metrics_missing_queries_and_files(tmp_path, data_dir, caplog):
   systems = _systems(tmp_path, missing=3)
-  logged = []
-  result = scorer.evaluate(data_dir, systems, tmp_path / "out", k=10, log=logged.append)
+  result = scorer.evaluate(data_dir, systems, tmp_path / "out", k=10)
   assert {p.name for p in (tmp_path / "out").iterdir()} == FILES
   t5, pop = result["metrics"]["t5"], result["metrics"]["popularity"]
   # 30 queries with 2 hits at ranks 1-2, 10 with 1 hit at rank 2 (of 2 relevant)
@@ -104,7 +104,8 @@ def test_metrics_missing_queries_and_files(tmp_path, data_dir):
   summary = json.loads((tmp_path / "out" / "summary.json").read_text())
   assert summary["num_queries"] == 40 and summary["num_pairs"] == 3 and summary["k"] == 10
   assert summary["systems"]["popularity"]["missing_query_ids_first"] == ["q37", "q38", "q39"]
-  assert any("popularity" in m and "3 of the 40" in m for m in logged)
+  assert any(r.levelno == logging.WARNING and "popularity" in r.getMessage()
+             and "3 of the 40" in r.getMessage() for r in caplog.records)
   assert "Warning: popularity has no predictions for 3 of the 40 queries" in result["table"]
 
   with open(tmp_path / "out" / "per_query.csv") as f:
@@ -117,7 +118,7 @@ def test_metrics_missing_queries_and_files(tmp_path, data_dir):
 
 
 def test_table_marks_significance_with_letters(tmp_path, data_dir):
-  result = scorer.evaluate(data_dir, _systems(tmp_path), tmp_path / "out", log=lambda _: None)
+  result = scorer.evaluate(data_dir, _systems(tmp_path), tmp_path / "out")
   lines = result["table"].splitlines()
   assert lines[0].startswith("| System | hits@10 | hit_rate@10 |")
   pop_row, t5_row, copy_row = lines[2:5]
@@ -139,8 +140,7 @@ def test_table_marks_significance_with_letters(tmp_path, data_dir):
 
 def test_query_dependence_columns(tmp_path, data_dir):
   """jaccard@10 and distinct_tracks@10 in metrics.json, table.md, table.csv and summary.json."""
-  result = scorer.evaluate(data_dir, _systems(tmp_path, missing=3), tmp_path / "out",
-                           log=lambda _: None)
+  result = scorer.evaluate(data_dir, _systems(tmp_path, missing=3), tmp_path / "out")
   metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
   n_pairs = 40 * 39 // 2  # few queries: every pair
   # popularity: one list for the 37 queries it predicts, empty for 3 (no overlap with anything)
@@ -185,7 +185,7 @@ def test_top_lists_in_label_order_distinct_and_empty_when_missing(tmp_path):
 
 def test_single_system_runs_no_tests(tmp_path, data_dir):
   systems = dict(list(_systems(tmp_path).items())[1:2])
-  result = scorer.evaluate(data_dir, systems, tmp_path / "out", log=lambda _: None)
+  result = scorer.evaluate(data_dir, systems, tmp_path / "out")
   assert result["pvalues"]["hits@10"] == [] and "One system: no significance tests" in \
       result["table"]
   assert "<sup>" not in result["table"] and "**" not in result["table"]
@@ -218,7 +218,7 @@ def test_bad_predictions_name_file_line_field_and_write_nothing(tmp_path, data_d
 
 
 def test_failed_run_keeps_previous_results(tmp_path, data_dir):
-  scorer.evaluate(data_dir, _systems(tmp_path), tmp_path / "out", log=lambda _: None)
+  scorer.evaluate(data_dir, _systems(tmp_path), tmp_path / "out")
   before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
   bad = _write(tmp_path / "bad.jsonl", ["not json"])
   with pytest.raises(InputError):
@@ -233,12 +233,12 @@ def test_empty_or_absent_file_is_an_error(tmp_path, data_dir):
     scorer.evaluate(data_dir, {"x": tmp_path / "absent.jsonl"}, tmp_path / "out")
 
 
-def test_unknown_tracks_are_counted(tmp_path, data_dir):
+def test_unknown_tracks_are_counted(tmp_path, data_dir, caplog):
   path = _write(tmp_path / "s.jsonl", [{"query_id": "q0", "track_ids": ["t0", "zz1", "zz2"]}])
-  logged = []
-  result = scorer.evaluate(data_dir, {"s": path}, tmp_path / "out", log=logged.append)
+  result = scorer.evaluate(data_dir, {"s": path}, tmp_path / "out")
   assert result["metrics"]["s"]["unknown_tracks"] == 2
-  assert any("not in the catalog" in m for m in logged)
+  assert any(r.levelno == logging.WARNING and "not in the catalog" in r.getMessage()
+             for r in caplog.records)
 
 
 def test_cli_evaluate(tmp_path, data_dir, capsys):

@@ -181,7 +181,7 @@ def test_diagnose_with_an_exhaustive_beam_finds_no_search_error(recommender, tmp
   result = exact_rank.diagnose(
       recommender, examples, k=10, beam_batch_size=4,
       beam_settings=dict(num_beams=40, num_beam_groups=1, diversity_penalty=0.0),
-      progress=False, log=lambda _: None)
+      progress=False)
   s, rows = result["summary"], result["per_query"]
   assert s["queries"] == 4 and s["num_ids"] == 40
   for b, row in enumerate(rows):
@@ -209,8 +209,7 @@ def test_diagnose_with_an_exhaustive_beam_finds_no_search_error(recommender, tmp
 def test_diagnose_with_default_beam_settings(recommender):
   texts = ["a b", "c d e", "f", "g h", "i j"]
   examples, scores = _examples(recommender, texts)
-  result = exact_rank.diagnose(recommender, examples, beam_batch_size=4, progress=False,
-                               log=lambda _: None)
+  result = exact_rank.diagnose(recommender, examples, beam_batch_size=4, progress=False)
   s, rows = result["summary"], result["per_query"]
   assert s["beam_settings"] == exact_rank.BEAM_DEFAULTS
   shares = ("share_both_hit", "share_search_error", "share_beam_only", "share_model_error")

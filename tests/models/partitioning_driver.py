@@ -77,7 +77,7 @@ def train_step(mesh, rules=None) -> dict:
   opt = optimizers.create_optimizer(optimizers.learning_rate_schedule(10))
   t = trainer.Trainer(model, opt, tempfile.mkdtemp(),
                       trainer.TrainConfig(batch_size=BATCH, async_checkpoints=False),
-                      mesh=mesh, rules=rules, log=lambda _: None)
+                      mesh=mesh, rules=rules)
   sharding = partitioning.batch_sharding(mesh)
   batch = {k: jax.ShapeDtypeStruct((BATCH, n), jnp.int32, sharding=sharding)
            for k, n in (("encoder_input_tokens", INPUTS), ("decoder_input_tokens", TARGETS),

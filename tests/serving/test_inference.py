@@ -38,7 +38,7 @@ def test_infer_writes_one_line_per_query_with_real_distinct_tracks(trained, caps
     assert r["scores"] == sorted(r["scores"], reverse=True)
   summary = json.loads(out.with_suffix(".summary.json").read_text())
   assert summary["queries"] == len(rows) and summary["invalid_id_share"] == 0
-  assert "queries/s" in capsys.readouterr().out
+  assert "queries/s" in capsys.readouterr().err  # infer's progress and summary are logged
 
 
 def test_recommend_reads_prompts_casefolded_as_the_model_was_trained(trained):

@@ -1,6 +1,8 @@
 """The fast path's examples (each distinct query and ID tokenized once) equal the
 SeqIO task's, and the trainer's cache is rebuilt when its inputs change."""
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -26,19 +28,21 @@ def run(tmp_path_factory):
   return run_dir
 
 
-def _load(name, split, **kwargs):
-  lines = []
-  out = task_data.load_task_examples(name, split, log=lines.append, progress=False, **kwargs)
-  return out, lines
+def _load(caplog, name, split, **kwargs):
+  """(the examples, the messages `load_task_examples` logged while making them)."""
+  caplog.clear()
+  with caplog.at_level(logging.INFO, logger=task_data.__name__):
+    out = task_data.load_task_examples(name, split, progress=False, **kwargs)
+  return out, [r.getMessage() for r in caplog.records if r.name == task_data.__name__]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("split", ["train", "validation"])
-def test_fast_path_equals_the_seqio_task(run, strategy, split):
+def test_fast_path_equals_the_seqio_task(run, strategy, split, caplog):
   name = tasks.task_name("tiny-fast", strategy)
   for length in (64, 8):  # 8: some queries are truncated
-    fast, fast_log = _load(name, split, inputs_length=length)
-    slow, slow_log = _load(name, split, inputs_length=length, use_seqio=True)
+    fast, fast_log = _load(caplog, name, split, inputs_length=length)
+    slow, slow_log = _load(caplog, name, split, inputs_length=length, use_seqio=True)
     assert any("distinct" in line for line in fast_log)  # the fast path ran
     assert not any("distinct" in line for line in slow_log)
     assert fast.inputs.dtype == slow.inputs.dtype == np.int32
@@ -63,15 +67,15 @@ def test_fast_path_tokenizes_each_distinct_query_and_id_once(run):
   assert examples.tokenized_pairs("not_a_text2tracks_task", "train") is None
 
 
-def test_cache_is_rebuilt_when_the_id_map_or_the_vocabulary_changes(tmp_path):
+def test_cache_is_rebuilt_when_the_id_map_or_the_vocabulary_changes(tmp_path, caplog):
   run_dir = tmp_path / "tiny-cache"
   prepare.prepare("synthetic", run_dir / "data", preset="tiny")
   ids.build_ids(run_dir / "data", "track-int", run_dir / "ids" / "track-int")
   (name,) = tasks.register_run(run_dir, base_vocab_size=500)
   cache = tmp_path / "cache"
-  first, log = _load(name, "train", cache_dir=cache)
+  first, log = _load(caplog, name, "train", cache_dir=cache)
   assert not any("from the cache" in line for line in log)
-  again, log = _load(name, "train", cache_dir=cache)
+  again, log = _load(caplog, name, "train", cache_dir=cache)
   assert any("from the cache" in line for line in log)
   np.testing.assert_array_equal(again.targets, first.targets)
   (old_file,) = cache.glob("*.npz")
@@ -79,10 +83,10 @@ def test_cache_is_rebuilt_when_the_id_map_or_the_vocabulary_changes(tmp_path):
   # Another ID map (same vocabulary): other targets, so the cache must not answer.
   ids.build_ids(run_dir / "data", "track-int", run_dir / "ids" / "track-int", seed=1)
   tasks.register_run(run_dir, base_vocab_size=500)
-  rebuilt, log = _load(name, "train", cache_dir=cache)
+  rebuilt, log = _load(caplog, name, "train", cache_dir=cache)
   assert any("rebuilding" in line for line in log)
   assert not np.array_equal(rebuilt.targets, first.targets)
-  reference, _ = _load(name, "train", use_seqio=True)
+  reference, _ = _load(caplog, name, "train", use_seqio=True)
   np.testing.assert_array_equal(rebuilt.targets, reference.targets)
   (new_file,) = cache.glob("*.npz")  # the stale file is gone
   assert new_file != old_file
@@ -91,7 +95,7 @@ def test_cache_is_rebuilt_when_the_id_map_or_the_vocabulary_changes(tmp_path):
   key = task_data.cache_key(name, "train", 64, None)
   tasks.register_run(run_dir, base_vocab_size=400)
   assert task_data.cache_key(name, "train", 64, None) != key
-  _, log = _load(name, "train", cache_dir=cache)
+  _, log = _load(caplog, name, "train", cache_dir=cache)
   assert any("rebuilding" in line for line in log)
-  _, log = _load(name, "train", cache_dir=cache)
+  _, log = _load(caplog, name, "train", cache_dir=cache)
   assert any("from the cache" in line for line in log)

@@ -101,7 +101,7 @@ def test_grouped_step_has_the_loss_of_its_pairs(tmp_path, use_trie):
   schedule = optimizers.learning_rate_schedule(10, learning_rate=1e-2)
   make = lambda name: trainer.Trainer(
       network.T5Model(cfg), optimizers.create_optimizer(schedule, name="sgd"), tmp_path / name,
-      trainer.TrainConfig(batch_size=len(grouped)), trie=trie, log=lambda _: None)
+      trainer.TrainConfig(batch_size=len(grouped)), trie=trie)
   flat_t, group_t = make("flat"), make("grouped")
   rows = np.arange(len(ex))
   flat_state, flat = flat_t._step_fn(flat_t.init_state(),  # pylint: disable=protected-access
@@ -131,7 +131,7 @@ def test_eval_loss_is_the_step_loss_over_all_examples(tmp_path, use_trie):
   make = lambda name, size: trainer.Trainer(
       network.T5Model(cfg), optimizers.create_optimizer(
           optimizers.learning_rate_schedule(10, learning_rate=1e-2), name="sgd"),
-      tmp_path / name, trainer.TrainConfig(batch_size=size), trie=trie, log=lambda _: None)
+      tmp_path / name, trainer.TrainConfig(batch_size=size), trie=trie)
   whole, small = make("whole", len(ex)), make("small", 4)  # 23 = 5 x 4 + 3: one padded batch
   params = small.init_state()["params"]
   got_flat = small.eval_loss(params, ex)
@@ -141,7 +141,7 @@ def test_eval_loss_is_the_step_loss_over_all_examples(tmp_path, use_trie):
   cfg0 = configs.get_config("tiny", vocab_size=128, dropout_rate=0.0, num_encoder_layers=1,
                             num_decoder_layers=1)
   twin = trainer.Trainer(network.T5Model(cfg0), whole.optimizer, tmp_path / "twin",
-                         trainer.TrainConfig(batch_size=len(ex)), trie=trie, log=lambda _: None)
+                         trainer.TrainConfig(batch_size=len(ex)), trie=trie)
   _, metrics = twin._step_fn(twin.init_state(),  # pylint: disable=protected-access
                              twin._global_batch(encdec_features(ex.inputs, ex.targets)),  # pylint: disable=protected-access
                              twin._trie_data)  # pylint: disable=protected-access
@@ -163,8 +163,7 @@ def test_input_token_dropout_drops_query_words_in_training_only(tmp_path):
   make = lambda name, p: trainer.Trainer(
       network.T5Model(cfg), optimizers.create_optimizer(
           optimizers.learning_rate_schedule(10, learning_rate=1e-2), name="sgd"),
-      tmp_path / name, trainer.TrainConfig(batch_size=len(ex), input_token_dropout=p),
-      log=lambda _: None)
+      tmp_path / name, trainer.TrainConfig(batch_size=len(ex), input_token_dropout=p))
 
   def step_loss(t, inputs):
     _, m = t._step_fn(t.init_state(),  # pylint: disable=protected-access

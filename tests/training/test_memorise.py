@@ -29,7 +29,7 @@ def test_tiny_model_memorises_fifty_pairs(tmp_path):
   schedule = optimizers.learning_rate_schedule(steps, learning_rate=3e-3, warmup_steps=20)
   t = trainer.Trainer(model, optimizers.create_optimizer(schedule), tmp_path / "train",
                       trainer.TrainConfig(batch_size=10, log_every_steps=100,
-                                          checkpoint_every_steps=steps), log=lambda _: None)
+                                          checkpoint_every_steps=steps))
   state = t.fit(examples, steps, schedule)
   t.close()
   # Teacher-forced argmax equal to the target at every position is exactly the

@@ -93,8 +93,8 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, reference):
   os.kill(proc.pid, signal.SIGKILL)
   proc.wait()
   assert not (tmp_path / "result.json").exists()
-  out = _run(tmp_path, *flags).stdout
-  assert "resumed from checkpoint step" in out
+  err = _run(tmp_path, *flags).stderr
+  assert "resumed from checkpoint step" in err
   resumed = _result(tmp_path)
   first = min(int(k) for k in resumed["losses"])
   assert 6 < first <= 12  # it did not start over
@@ -108,8 +108,8 @@ def test_unfinished_save_is_ignored(tmp_path):
   # A save that crashed midway: orbax's temporary directory, never renamed.
   (ckpt / "6.orbax-checkpoint-tmp-12345").mkdir()
   (tmp_path / "result.json").unlink()
-  out = _run(tmp_path, "--steps", "6", "--checkpoint-every", "2").stdout
-  assert "resumed from checkpoint step 4" in out
+  err = _run(tmp_path, "--steps", "6", "--checkpoint-every", "2").stderr
+  assert "resumed from checkpoint step 4" in err
 
 
 def test_nan_guard_stops_with_step_and_keeps_checkpoint(tmp_path):

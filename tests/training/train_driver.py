@@ -4,7 +4,8 @@ usage: python train_driver.py WORKDIR [--devices N] [--partitions M] [--steps S]
          [--lr LR] [--checkpoint-every K] [--sleep-per-step SECONDS]
 
 Writes WORKDIR/result.json: the per-step losses and a digest of the final
-params. Multi-process settings come from T2T_* environment variables.
+params; the trainer's progress lines go to stderr (`logs.configure`, as the
+CLI's). Multi-process settings come from T2T_* environment variables.
 """
 
 import argparse
@@ -25,7 +26,9 @@ p.add_argument("--optimizer", default="adamw")
 args = p.parse_args()
 os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={args.devices}"
 
+from text2tracks_jax import logs  # pylint: disable=wrong-import-position
 from text2tracks_jax.training import distributed  # pylint: disable=wrong-import-position
+logs.configure()
 distributed.initialize()
 
 import jax  # pylint: disable=wrong-import-position
@@ -56,8 +59,7 @@ losses = {}
 t = trainer.Trainer(model, optimizer, args.workdir,
                     trainer.TrainConfig(batch_size=16, seed=0, log_every_steps=1,
                                         checkpoint_every_steps=args.checkpoint_every),
-                    mesh=partitioning.create_mesh(args.partitions),
-                    log=lambda line: print(line, flush=True))
+                    mesh=partitioning.create_mesh(args.partitions))
 orig = t._write  # pylint: disable=protected-access
 
 

@@ -43,6 +43,7 @@ were several times slower here.
 from __future__ import annotations
 
 import collections
+import logging
 import time
 from typing import Optional
 
@@ -55,6 +56,8 @@ from text2tracks_jax.baselines.ranking import Progress, Ranker
 from text2tracks_jax.baselines.texts import TitleLists, title_lists
 from text2tracks_jax.ids.embeddings import default_model_path, load_sentence_encoder
 from text2tracks_jax.ids.inputs import IdInputs
+
+logger = logging.getLogger(__name__)
 
 
 def _dimension(model) -> int:
@@ -69,19 +72,19 @@ def _features(model, texts: list) -> dict:
   return {k: v.to(model.device) if hasattr(v, "to") else v for k, v in fn(texts).items()}
 
 
-def encode(model, texts, *, batch_size: int, what: str, log=print,
+def encode(model, texts, *, batch_size: int, what: str,
            chunk: int = 2048) -> np.ndarray:
   """Normalised embeddings [len(texts), d] float32, each distinct text encoded once.
 
   Texts are encoded in chunks sorted by length (little padding), with a
-  progress line (texts/s, ETA) at most every 10 seconds.
+  logged progress line (texts/s, ETA) at most every 10 seconds.
   """
   encoded = pc.dictionary_encode(pa.array(list(texts), pa.string()))
   unique = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
   index = encoded.indices.to_numpy(zero_copy_only=False)
   order = np.argsort([len(t) for t in unique], kind="stable")
   vectors = np.zeros((len(unique), _dimension(model)), np.float32)
-  progress = Progress(f"encode {what}", len(unique), "texts", log)
+  progress = Progress(f"encode {what}", len(unique), "texts")
   for lo in range(0, len(order), chunk):
     rows = order[lo:lo + chunk]
     vectors[rows] = model.encode(unique[rows].tolist(), batch_size=batch_size,
@@ -152,7 +155,7 @@ def no_duplicate_batches(queries, documents, batch_size: int, rng, group: int = 
 
 
 def fine_tune(model, queries, documents, *, epochs: int, batch_size: int,
-              learning_rate: float, warmup_ratio: float, seed: int, log=print) -> dict:
+              learning_rate: float, warmup_ratio: float, seed: int) -> dict:
   """MultipleNegativesRankingLoss on (query, document) pairs, in place. -> stats."""
   # lazy: torch and sentence-transformers are optional (the `baselines` extra) and slow
   import torch  # pylint: disable=import-outside-toplevel
@@ -169,7 +172,7 @@ def fine_tune(model, queries, documents, *, epochs: int, batch_size: int,
   schedule = torch.optim.lr_scheduler.LambdaLR(
       optimizer, lambda s: (s + 1) / max(warmup, 1) if s < warmup
       else max(0.0, (total - s) / max(total - warmup, 1)))
-  progress = Progress("fine-tune biencoder", total, "steps", log)
+  progress = Progress("fine-tune biencoder", total, "steps")
   model.train()
   step, pairs, recent = 0, 0, collections.deque(maxlen=50)
   start = time.perf_counter()
@@ -193,8 +196,8 @@ def fine_tune(model, queries, documents, *, epochs: int, batch_size: int,
           "fine_tune_seconds": round(seconds, 2), "pairs_per_second": round(pairs / seconds, 1)}
 
 
-@gin.configurable(denylist=["inputs", "fine_tuned", "seed", "log"])
-def biencoder(inputs: IdInputs, *, fine_tuned: bool = False, seed: int = 0, log=print,
+@gin.configurable(denylist=["inputs", "fine_tuned", "seed"])
+def biencoder(inputs: IdInputs, *, fine_tuned: bool = False, seed: int = 0,
               model_path: Optional[str] = None, max_seq_length: int = 128,
               max_titles: int = 32, encode_batch_size: int = 64,
               num_threads: Optional[int] = None, epochs: int = 1, max_pairs: int = 20000,
@@ -216,16 +219,16 @@ def biencoder(inputs: IdInputs, *, fine_tuned: bool = False, seed: int = 0, log=
     queries, documents = training_pairs(inputs, lists, max_pairs=max_pairs,
                                         max_titles=max_titles,
                                         leave_query_out=leave_query_out, seed=seed)
-    log(f"biencoder-ft: {len(queries)} train pairs, {epochs} epoch(s), batch {batch_size}")
+    logger.info(f"biencoder-ft: {len(queries)} train pairs, {epochs} epoch(s), "
+                f"batch {batch_size}")
     info.update(fine_tune(model, queries, documents, epochs=epochs, batch_size=batch_size,
-                          learning_rate=learning_rate, warmup_ratio=warmup_ratio, seed=seed,
-                          log=log))
+                          learning_rate=learning_rate, warmup_ratio=warmup_ratio, seed=seed))
     if save_dir:
       model.save(str(save_dir))
   start = time.perf_counter()
   track_vectors = np.zeros((inputs.num_tracks, _dimension(model)), np.float32)
   track_vectors[has_doc] = encode(model, docs[has_doc], batch_size=encode_batch_size,
-                                  what="track documents", log=log)
+                                  what="track documents")
   info.update(tracks_encoded=int(has_doc.sum()),
               encode_seconds=round(time.perf_counter() - start, 2))
   no_doc = np.where(has_doc, 0.0, -np.inf).astype(np.float32)

@@ -15,6 +15,7 @@ query and so never outranks a track that matches.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import gin
@@ -24,9 +25,11 @@ from text2tracks_jax.baselines.ranking import Ranker
 from text2tracks_jax.baselines.texts import track_documents
 from text2tracks_jax.ids.inputs import IdInputs
 
+logger = logging.getLogger(__name__)
 
-@gin.configurable(denylist=["inputs", "seed", "log"])
-def bm25(inputs: IdInputs, *, seed: int = 0, log=print, k1: float = 1.5, b: float = 0.75,
+
+@gin.configurable(denylist=["inputs", "seed"])
+def bm25(inputs: IdInputs, *, seed: int = 0, k1: float = 1.5, b: float = 0.75,
          method: str = "lucene", stopwords: str = "english") -> Ranker:
   """Indexes the track documents with bm25s; scores queries against all tracks."""
   # lazy: bm25s is optional (the `baselines` extra) and takes ~0.9 s to import
@@ -38,7 +41,8 @@ def bm25(inputs: IdInputs, *, seed: int = 0, log=print, k1: float = 1.5, b: floa
   index = bm25s.BM25(k1=k1, b=b, method=method)
   index.index(corpus, show_progress=False)
   seconds = time.perf_counter() - start
-  log(f"bm25: indexed {len(docs)} track documents ({len(corpus.vocab)} terms) in {seconds:.1f}s")
+  logger.info(f"bm25: indexed {len(docs)} track documents ({len(corpus.vocab)} terms) "
+              f"in {seconds:.1f}s")
   n = inputs.num_tracks
 
   def score(queries):

@@ -36,6 +36,7 @@ the query outrank the tracks that playlists of that kind usually hold.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -46,6 +47,8 @@ import scipy.sparse as sp
 from text2tracks_jax.data.dataset import normalize_query
 from text2tracks_jax.baselines.ranking import Ranker
 from text2tracks_jax.ids.inputs import IdInputs
+
+logger = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -84,8 +87,8 @@ def word_track_counts(inputs: IdInputs) -> tuple:
   return vocab, counts
 
 
-@gin.configurable(denylist=["inputs", "seed", "log"])
-def cooccurrence(inputs: IdInputs, *, seed: int = 0, log=print, alpha: float = 300.0) -> Ranker:
+@gin.configurable(denylist=["inputs", "seed"])
+def cooccurrence(inputs: IdInputs, *, seed: int = 0, alpha: float = 300.0) -> Ranker:
   """Fits the word-track counts; scores = log P(t) + sum_w log P(w | t)."""
   del seed  # deterministic
   if alpha <= 0:
@@ -105,8 +108,8 @@ def cooccurrence(inputs: IdInputs, *, seed: int = 0, log=print, alpha: float = 3
     log_smooth = np.log(smooth)
   log_length = np.log(track_total + alpha)  # [N]
   seconds = time.perf_counter() - start
-  log(f"cooccurrence: {len(vocab)} words x {inputs.num_tracks} tracks, "
-      f"{counts.nnz} nonzero counts, fitted in {seconds:.1f}s")
+  logger.info(f"cooccurrence: {len(vocab)} words x {inputs.num_tracks} tracks, "
+              f"{counts.nnz} nonzero counts, fitted in {seconds:.1f}s")
 
   def score(queries):
     q = bag_of_words(queries, vocab)  # [B, V]

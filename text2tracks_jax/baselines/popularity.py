@@ -13,10 +13,10 @@ from text2tracks_jax.baselines.ranking import Ranker
 from text2tracks_jax.ids.inputs import IdInputs
 
 
-@gin.configurable(denylist=["inputs", "seed", "log"])
-def popularity(inputs: IdInputs, *, seed: int = 0, log=print) -> Ranker:
+@gin.configurable(denylist=["inputs", "seed"])
+def popularity(inputs: IdInputs, *, seed: int = 0) -> Ranker:
   """Ranks the catalog by train popularity, whatever the query."""
-  del seed, log  # nothing random, nothing slow
+  del seed  # nothing random
   counts = inputs.popularity.astype(np.float64)
 
   def score(queries):

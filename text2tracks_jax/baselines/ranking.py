@@ -13,10 +13,13 @@ occurs in train has no text for the bi-encoder): such tracks are never listed.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from typing import Callable, Sequence
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -65,10 +68,10 @@ def top_k(scores: np.ndarray, k: int, tiebreak: np.ndarray) -> tuple:
 
 
 class Progress:
-  """Console lines with rate and ETA, at most one every `every` seconds."""
+  """Logged progress lines with rate and ETA, at most one every `every` seconds."""
 
-  def __init__(self, what: str, total: int, unit: str, log=print, every: float = 10.0):
-    self.what, self.total, self.unit, self.log, self.every = what, total, unit, log, every
+  def __init__(self, what: str, total: int, unit: str, every: float = 10.0):
+    self.what, self.total, self.unit, self.every = what, total, unit, every
     self.t0 = self.last = time.perf_counter()
 
   def update(self, done: int, extra: str = "", force: bool = False):
@@ -78,5 +81,5 @@ class Progress:
     self.last = now
     rate = done / max(now - self.t0, 1e-9)
     eta = (self.total - done) / max(rate, 1e-9)
-    self.log(f"{self.what}: {done}/{self.total} {self.unit} ({done / max(self.total, 1):.0%}), "
-             f"{rate:,.1f} {self.unit}/s, ETA {eta:.0f}s{extra}")
+    logger.info(f"{self.what}: {done}/{self.total} {self.unit} ({done / max(self.total, 1):.0%}), "
+                f"{rate:,.1f} {self.unit}/s, ETA {eta:.0f}s{extra}")

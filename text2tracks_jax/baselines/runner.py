@@ -14,6 +14,7 @@ and queries/s.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Callable, Dict
@@ -28,6 +29,8 @@ from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.data.errors import FlagError, InputError
 from text2tracks_jax.ids.inputs import load_inputs
 
+logger = logging.getLogger(__name__)
+
 BUILDERS: Dict[str, Callable[..., Ranker]] = {
     "popularity": popularity,
     "bm25": bm25,
@@ -38,8 +41,8 @@ BUILDERS: Dict[str, Callable[..., Ranker]] = {
 NAMES = tuple(BUILDERS)
 
 
-def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed: int = 0,
-        log=print) -> dict:
+def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10,
+        seed: int = 0) -> dict:
   """Fits baseline `name` on train and writes its ranked lists for `split`.
 
   Returns the summary (also written next to `out` as `<stem>.summary.json`).
@@ -55,13 +58,13 @@ def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed:
   dataset = PreparedDataset.load(data_dir)
   examples = list(dataset.examples(split))
   inputs = load_inputs(data_dir)
-  ranker = BUILDERS[name](inputs, seed=seed, log=log)
+  ranker = BUILDERS[name](inputs, seed=seed)
   fit_seconds = time.perf_counter() - start
   tiebreak = inputs.track_rank()
   out = Path(out)
   out.parent.mkdir(parents=True, exist_ok=True)
   rank_start = time.perf_counter()
-  progress = Progress(f"{name} {split}", len(examples), "queries", log)
+  progress = Progress(f"{name} {split}", len(examples), "queries")
   with outputs.atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
     for lo in range(0, len(examples), ranker.batch_size):
       batch = examples[lo:lo + ranker.batch_size]
@@ -82,6 +85,6 @@ def run(name: str, *, data_dir, out, split: str = "test", top_n: int = 10, seed:
              "seconds": round(seconds, 2),
              "queries_per_s": round(len(examples) / max(rank_seconds, 1e-9), 2)}
   outputs.atomic_write(out.with_suffix(".summary.json"), json.dumps(summary, indent=2) + "\n")
-  log(f"wrote {out}: {name}, {len(examples)} {split} queries, fit {fit_seconds:.1f}s, "
-      f"{summary['queries_per_s']} queries/s")
+  logger.info(f"wrote {out}: {name}, {len(examples)} {split} queries, fit {fit_seconds:.1f}s, "
+              f"{summary['queries_per_s']} queries/s")
   return summary

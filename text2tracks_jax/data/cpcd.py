@@ -56,7 +56,7 @@ import collections
 import dataclasses
 import hashlib
 import json
-import sys
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -67,6 +67,8 @@ from text2tracks_jax.data.jsonl import (check_fractions, get_field, get_text,
 
 TURN_SEPARATOR = " | "
 DEFAULT_SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,7 +308,7 @@ def load(writer, policy: ErrorPolicy, *, input_path, catalog_path=None, seed: in
             "clusters": len(set(rep.values())),
             "liked_merged_by_cluster": stats["liked_merged_by_cluster"],
             "track_cluster_conflicts": catalog.conflicts})
-  print(f"cpcd: {len(conversations):,} conversations, {len(catalog.tracks):,} tracks in "
-        f"{len(set(rep.values())):,} clusters; filtered {dict(filtered) or 0}; "
-        f"bad records {policy.total_skipped:,}", file=sys.stderr)
+  logger.info(f"cpcd: {len(conversations):,} conversations, {len(catalog.tracks):,} tracks in "
+              f"{len(set(rep.values())):,} clusters; filtered {dict(filtered) or 0}; "
+              f"bad records {policy.total_skipped:,}")
   return [*dialog_files, *track_files]

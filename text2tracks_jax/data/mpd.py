@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import collections
 import html
+import logging
 import re
 import sys
 from pathlib import Path
@@ -63,6 +64,8 @@ DESCRIPTION_SEPARATOR = ". "
 SLICE_PATTERN = re.compile(r"^mpd\.slice\.(\d+)-(\d+)\.json$")
 _TRACK_FIELDS = ("track_uri", "track_name", "artist_uri", "artist_name")
 RECORD_UNIT = "playlists"  # the errors summary counts playlists lost, not just bad files
+
+logger = logging.getLogger(__name__)
 
 
 def find_slices(input_path, max_slices: int | None = None) -> list:
@@ -319,10 +322,9 @@ def load(writer, policy: ErrorPolicy, *, input_path, seed: int = 0,
       split_fractions=list(fractions), dedupe_tracks=dedupe_tracks,
       slices_read=len(files), playlists_seen=builder.seen, playlists_kept=builder.kept,
       filtered=dict(builder.filtered), duplicate_tracks_dropped=builder.repeats_dropped)
-  print(f"mpd: {builder.seen:,} playlists in {len(files)} slice(s), kept {builder.kept:,}; "
-        f"filtered {dict(builder.filtered) or 0}; bad records {policy.total_skipped:,} "
-        f"({policy.lost:,} playlists lost"
-        + (f", and those of {policy.lost_unknown} file(s) of unknown size)"
-           if policy.lost_unknown else ")"),
-        file=sys.stderr)
+  logger.info(f"mpd: {builder.seen:,} playlists in {len(files)} slice(s), kept {builder.kept:,}; "
+              f"filtered {dict(builder.filtered) or 0}; bad records {policy.total_skipped:,} "
+              f"({policy.lost:,} playlists lost"
+              + (f", and those of {policy.lost_unknown} file(s) of unknown size)"
+                 if policy.lost_unknown else ")"))
   return files

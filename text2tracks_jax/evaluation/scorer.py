@@ -26,9 +26,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import os
-import sys
 from pathlib import Path
 from typing import Dict, Mapping, Sequence
 
@@ -49,9 +49,7 @@ from text2tracks_jax.evaluation import table as table_lib
 GENERIC_STEMS = ("predictions", "preds", "prediction", "output", "outputs", "results", "run")
 INVALID = table_lib.INVALID
 
-
-def _stderr(message: str):
-  print(message, file=sys.stderr)
+logger = logging.getLogger(__name__)
 
 
 # -- systems -----------------------------------------------------------------
@@ -181,8 +179,10 @@ def _json(obj) -> str:
 
 # -- the verb ----------------------------------------------------------------
 def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 10,
-             split: str = "test", alpha: float = 0.05, log=_stderr) -> dict:
+             split: str = "test", alpha: float = 0.05) -> dict:
   """Scores every system on `split`, tests every pair, writes the report files.
+
+  Warnings (missing queries, tracks not in the catalog) are logged.
 
   Args:
     data_dir: a prepared dataset (labels from `split`, artists from the catalog).
@@ -191,7 +191,6 @@ def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 
       table.csv go; nothing is written when any input is bad.
     k: the cut-off.
     alpha: family-wise significance level of the Bonferroni-corrected t-tests.
-    log: receives warnings (missing queries, tracks not in the catalog).
   Returns:
     {"metrics": system -> metric -> value, "table": Markdown str, "table_csv",
      "pvalues": metric -> [pair records], "better_than": metric -> system ->
@@ -253,11 +252,11 @@ def evaluate(data_dir, systems: Mapping[str, os.PathLike], out_dir, *, k: int = 
 
   for n in names:
     if missing[n]:
-      log(f"warning: {n} ({systems[n]}) has no predictions for {missing[n]} of the "
-          f"{len(labels)} {split} queries; they are scored as empty lists")
+      logger.warning(f"{n} ({systems[n]}) has no predictions for {missing[n]} of the "
+                     f"{len(labels)} {split} queries; they are scored as empty lists")
     if means[n]["unknown_tracks"]:
-      log(f"warning: {n} recommends {means[n]['unknown_tracks']} top-{k} tracks that are not in "
-          f"the catalog of {data_dir} (each counts as its own artist)")
+      logger.warning(f"{n} recommends {means[n]['unknown_tracks']} top-{k} tracks that are "
+                     f"not in the catalog of {data_dir} (each counts as its own artist)")
   return {"metrics": means, "table": markdown, "table_csv": table_csv, "pvalues": tests,
           "better_than": better, "summary": summary, "per_query": per_query,
           "query_ids": query_ids}

@@ -59,6 +59,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,8 @@ BEAM_DEFAULTS = dict(num_beams=20, num_beam_groups=5, diversity_penalty=0.25,
 # Relative hits@k gap (exact over beam) from which search error is called the
 # larger of the two.
 SEARCH_GAP = 0.1
+
+logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------
@@ -362,7 +365,7 @@ def _best_relevant_rank(row: np.ndarray, relevant, rec, leaf_of: dict,
 
 def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8,
              ids_per_chunk: int = 256, beam_batch_size: int = 32, beam_settings=None,
-             progress: bool = True, log=print) -> dict:
+             progress: bool = True) -> dict:
   """Exact ranking vs beam search of one model on `examples`.
 
   Args:
@@ -381,7 +384,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
     raise ValueError("no queries to diagnose")
   queries = [e.query for e in examples]
   start = time.perf_counter()
-  scores = exact_scores(rec.model, rec.params, rec.encode_queries(queries, log), rec.trie,
+  scores = exact_scores(rec.model, rec.params, rec.encode_queries(queries), rec.trie,
                         queries_per_batch=queries_per_batch, ids_per_chunk=ids_per_chunk,
                         normalize=rec.normalize, progress=progress)
   exact_seconds = time.perf_counter() - start
@@ -392,7 +395,7 @@ def diagnose(rec, examples: Sequence, *, k: int = 10, queries_per_batch: int = 8
   for lo in range(0, len(queries), beam_batch_size):
     batch = queries[lo:lo + beam_batch_size]
     padded = batch + batch[-1:] * (beam_batch_size - len(batch))
-    beams += rec.recommend(padded, top_n=k, warn=lambda _: None, **settings)[:len(batch)]
+    beams += rec.recommend(padded, top_n=k, warn_truncated=False, **settings)[:len(batch)]
   beam_seconds = time.perf_counter() - start
 
   leaf_of = {s: i for i, s in enumerate(rec.leaf_ids) if s is not None}
@@ -542,9 +545,11 @@ def write_report(result: dict, out) -> dict:
 
 
 def run(workdir, split: str = "validation", n: int = 200, out=None, *, k: int = 10,
-        queries_per_batch: int = 8, ids_per_chunk: int = 256, log=print) -> dict:
+        queries_per_batch: int = 8, ids_per_chunk: int = 256) -> dict:
   """Loads a `text2tracks train` workdir, diagnoses the first `n` queries of
   `split` and writes the report to `out` (default WORKDIR/exact_rank.SPLIT).
+  Progress is logged; the table and the paths written are printed (stdout:
+  `text2tracks diagnose`'s output).
 
   Raises `InputError` (workdir without a checkpoint) or `DatasetError`
   (unknown split) before loading anything heavy.
@@ -565,18 +570,18 @@ def run(workdir, split: str = "validation", n: int = 200, out=None, *, k: int = 
     raise InputError(workdir, None, None, str(e)) from None
   info = json.loads((workdir / "train_config.json").read_text())
   examples = list(PreparedDataset.load(Path(info["run_dir"]) / "data").examples(split))[:n]
-  log(f"diagnose {workdir}: {len(examples)} {split} queries x {rec.trie.num_leaves} IDs")
+  logger.info(f"diagnose {workdir}: {len(examples)} {split} queries x {rec.trie.num_leaves} IDs")
   result = diagnose(rec, examples, k=k, queries_per_batch=queries_per_batch,
-                    ids_per_chunk=ids_per_chunk, log=log)
+                    ids_per_chunk=ids_per_chunk)
   result["summary"].update({"workdir": str(workdir), "split": split})
   out = Path(out) if out else workdir / f"exact_rank.{split}"
   paths = write_report(result, out)
   s = result["summary"]
-  log(f"exact scoring: {s['queries'] * s['num_ids']:,} pairs in {s['exact_seconds']:.1f}s "
-      f"({s['exact_pairs_per_s']:,.0f} pairs/s, compile included); beam search "
-      f"{s['beam_seconds']:.1f}s")
-  log(format_table(s))
-  log(f"wrote {paths['json']} and {paths['md']}")
+  logger.info(f"exact scoring: {s['queries'] * s['num_ids']:,} pairs in {s['exact_seconds']:.1f}s "
+              f"({s['exact_pairs_per_s']:,.0f} pairs/s, compile included); beam search "
+              f"{s['beam_seconds']:.1f}s")
+  print(format_table(s))
+  print(f"wrote {paths['json']} and {paths['md']}")
   return result
 
 

@@ -28,6 +28,7 @@ from typing import Mapping
 
 import numpy as np
 
+from text2tracks_jax import logs
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.data.synthetic.world import Sampler
@@ -98,6 +99,7 @@ def main(argv=None) -> int:
   p.add_argument("--k", type=int, default=10)
   p.add_argument("--out", type=Path, default=None, help="also write the table here")
   args = p.parse_args(argv)
+  logs.configure()
   systems = {}
   for spec in args.systems:
     name, sep, path = spec.partition("=")

@@ -49,6 +49,7 @@ import numpy as np
 from tensorboard.backend.event_processing import event_accumulator as ea
 from tensorboard.util import tensor_util
 
+from text2tracks_jax import logs
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.training.input_pipeline import TokenizedExamples
@@ -355,6 +356,7 @@ def main(argv=None) -> int:
   parser.add_argument("--popularity", type=float, help="popularity's validation hits@10")
   parser.add_argument("--cooccurrence", type=float, help="cooccurrence's validation hits@10")
   args = parser.parse_args(argv)
+  logs.configure()
   labels = [None] * len(args.workdirs)
   if args.labels is not None:
     labels = [s.strip() for s in args.labels.split(",")]

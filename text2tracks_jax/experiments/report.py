@@ -54,10 +54,10 @@ def first_token_information(wd: Path, strategy: str) -> Optional[float]:
 
 
 def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mapping[str, dict],
-           *, split: str, k: int, log) -> dict:
+           *, split: str, k: int) -> dict:
   """Text2Tracks with every ID strategy, with decoding steps, train and decode cost."""
   out = wd / "table2"
-  result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
+  result = scorer.evaluate(data_dir, systems, out, k=k, split=split)
   hits, letters = f"hits@{k}", {n: s["letter"] for n, s in result["summary"]["systems"].items()}
   jac, dist = f"jaccard@{k}", f"distinct_tracks@{k}"
   better = result["better_than"][hits]
@@ -94,11 +94,11 @@ def table2(wd: Path, data_dir: Path, systems: Mapping[str, Path], records: Mappi
   return {"dir": str(out), "table": text, "metrics": result["metrics"]}
 
 
-def table3(wd: Path, data_dir: Path, systems: Mapping[str, Path], *, split: str, k: int,
-           log) -> dict:
+def table3(wd: Path, data_dir: Path, systems: Mapping[str, Path], *, split: str,
+           k: int) -> dict:
   """The best Text2Tracks against the baselines, with its ratio to BM25."""
   out = wd / "table3"
-  result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
+  result = scorer.evaluate(data_dir, systems, out, k=k, split=split)
   text = result["table"]
   hits, first = f"hits@{k}", next(iter(systems))
   bm25 = result["metrics"].get("bm25", {}).get(hits)
@@ -109,7 +109,7 @@ def table3(wd: Path, data_dir: Path, systems: Mapping[str, Path], *, split: str,
 
 
 def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str, *,
-            split: str, k: int, log) -> dict:
+            split: str, k: int) -> dict:
   """hits@k and artist entropy against the diversity (homogeneity) penalty."""
   # lazy: matplotlib (~0.5 s) only draws the figure, and its Agg backend is chosen
   # here, not when this module is imported
@@ -118,7 +118,7 @@ def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   out = wd / "figure3"
   systems = {f"penalty={p:g}": path for p, path in sorted(sweep.items())}
-  result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
+  result = scorer.evaluate(data_dir, systems, out, k=k, split=split)
   penalties = sorted(sweep)
   hits = [result["metrics"][f"penalty={p:g}"][f"hits@{k}"] for p in penalties]
   entropy = [result["metrics"][f"penalty={p:g}"][f"artist_entropy@{k}"] for p in penalties]
@@ -148,10 +148,10 @@ def figure3(wd: Path, data_dir: Path, sweep: Mapping[float, Path], strategy: str
 
 
 def distinct(wd: Path, data_dir: Path, systems: Mapping[str, Path], strategy: str, *,
-             split: str, k: int, log) -> dict:
+             split: str, k: int) -> dict:
   """The distinct-results option on and off: quality, diversity, list lengths."""
   out = wd / "distinct"
-  result = scorer.evaluate(data_dir, systems, out, k=k, split=split, log=log)
+  result = scorer.evaluate(data_dir, systems, out, k=k, split=split)
   lines = [f"| {strategy} | hits@{k} | artist entropy@{k} | jaccard@{k} | distinct tracks@{k} "
            f"| distinct IDs per query | queries with < {k} tracks |",
            "|---|---:|---:|---:|---:|---:|---:|"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -52,13 +53,15 @@ EXPERIMENTS = ("table2", "table3", "figure3", "distinct")
 ALL_STRATEGIES = ids.PAPER_STRATEGIES
 ALL_BASELINES = tuple(baselines_lib.NAMES)
 
+logger = logging.getLogger(__name__)
+
 
 def _bindings(fn) -> dict:
   """The gin bindings of `fn` as strings (a stage's settings)."""
   return {k: str(v) for k, v in sorted(gin.get_bindings(fn).items())}
 
 
-@gin.configurable(denylist=["log"])
+@gin.configurable
 def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
                    prepare_options: Optional[dict] = None, seed: int = 0,
                    experiments: Sequence[str] = EXPERIMENTS,
@@ -67,7 +70,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
                    best_train: Optional[dict] = None,
                    baselines: Sequence[str] = ALL_BASELINES,
                    diversity_penalties: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0),
-                   split: str = "test", k: int = 10, log=print) -> dict:
+                   split: str = "test", k: int = 10) -> dict:
   """Runs the stages the chosen `experiments` need; returns the report paths.
 
   Args:
@@ -98,20 +101,20 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   sweep = list(diversity_penalties) if "figure3" in experiments else []
   ablation = "distinct" in experiments
   stages = StageRunner(wd, total=1 + 3 * len(needed) + 2 * (best_model != best_strategy)
-                       + len(base_list) + len(sweep) + ablation, log=log)
+                       + len(base_list) + len(sweep) + ablation)
 
   data_dir = wd / "data"
   stages.run("prepare", {"source": source, "options": prepare_options or {}, "seed": seed},
-             lambda: _prepare(source, data_dir, seed, prepare_options or {}, log))
+             lambda: _prepare(source, data_dir, seed, prepare_options or {}))
   for strategy in needed:
     stages.run(f"ids/{strategy}", _ids_settings(strategy, seed),
-               lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed, log))
+               lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed))
   models = {s: {} for s in needed}
   if best_model != best_strategy:
     models[best_model] = dict(best_train)
   for model, overrides in models.items():
     stages.run(f"train/{model}", {**_train_settings(), "overrides": overrides},
-               lambda m=model, o=overrides: _train(wd, m, o, log))
+               lambda m=model, o=overrides: _train(wd, m, o))
   for model in models:  # also when its stages were skipped: inputs may have been rebuilt
     train_dir = wd / "train" / model
     fingerprints.check_inputs(train_dir, fingerprints.read_train_config(train_dir))
@@ -119,7 +122,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for model in models:
     out = wd / "predictions" / f"{model}.jsonl"
     stages.run(f"infer/{model}", _infer_settings(split, {}),
-               lambda m=model, o=out: _infer(wd, m, split, o, {}, log))
+               lambda m=model, o=out: _infer(wd, m, split, o, {}))
     predictions[model] = out
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
@@ -131,30 +134,30 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     out = wd / "predictions" / "sweep" / f"penalty_{penalty:g}.jsonl"
     override = {"diversity_penalty": penalty}
     stages.run(f"sweep/{penalty:g}", _infer_settings(split, override),
-               lambda v=override, o=out: _infer(wd, best_model, split, o, v, log))
+               lambda v=override, o=out: _infer(wd, best_model, split, o, v))
     sweep_predictions[penalty] = out
   if ablation:
     distinct_off = wd / "predictions" / "ablation" / "distinct_off.jsonl"
     stages.run("ablation/distinct_off", _infer_settings(split, {"distinct": False}),
-               lambda: _infer(wd, best_model, split, distinct_off, {"distinct": False}, log))
+               lambda: _infer(wd, best_model, split, distinct_off, {"distinct": False}))
 
   reports = {}
   if "table2" in experiments:
     reports["table2"] = report.table2(wd, data_dir, {s: predictions[s] for s in strategies},
-                                      stages.records, split=split, k=k, log=log)
+                                      stages.records, split=split, k=k)
   if "table3" in experiments:
     label = best_strategy if best_model == best_strategy else \
         f"{best_strategy}, " + ", ".join(f"{k}={v}" for k, v in sorted(best_train.items()))
     systems = {f"text2tracks ({label})": predictions[best_model]}
     systems.update({n: predictions[n] for n in base_list})
-    reports["table3"] = report.table3(wd, data_dir, systems, split=split, k=k, log=log)
+    reports["table3"] = report.table3(wd, data_dir, systems, split=split, k=k)
   if "figure3" in experiments:
     reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_model,
-                                        split=split, k=k, log=log)
+                                        split=split, k=k)
   if ablation:
     reports["distinct"] = report.distinct(
         wd, data_dir, {"distinct on": predictions[best_model], "distinct off": distinct_off},
-        best_model, split=split, k=k, log=log)
+        best_model, split=split, k=k)
   if "table3" in experiments:  # last: what a person checks first (`make demo` ends with it)
     shown = {n: p for n, p in systems.items() if n.startswith("text2tracks") or n == "cooccurrence"}
     text = showcase.showcase(data_dir, shown, split=split, seed=seed, out_dir=wd / "showcase")
@@ -167,9 +170,9 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
 
 
 # -- stages --------------------------------------------------------------------
-def _prepare(source, data_dir, seed, options, log):
+def _prepare(source, data_dir, seed, options):
   manifest = prepare_lib.prepare(source, data_dir, seed=seed, **options)
-  log(prepare_lib.format_stats(manifest))
+  logger.info(prepare_lib.format_stats(manifest))
   return {"counts": manifest["counts"]}
 
 
@@ -177,9 +180,9 @@ def _ids_settings(strategy, seed) -> dict:
   return {"seed": seed, "gin": _gin_settings(ids.build.configurables(strategy))}
 
 
-def _build_ids(data_dir, strategy, out_dir, seed, log):
+def _build_ids(data_dir, strategy, out_dir, seed):
   id_map = ids.build_ids(data_dir, strategy, out_dir, seed=seed)
-  log(ids.build.format_stats(id_map))
+  logger.info(ids.build.format_stats(id_map))
   return {"ids": len(id_map.id_to_tracks), "tokens_per_id": id_map.stats["tokens_per_id"]}
 
 
@@ -198,14 +201,14 @@ def _train_settings() -> dict:
   return {**_bindings(train_lib.train), "training": _gin_settings(called)}
 
 
-def _train(wd: Path, model: str, overrides: dict, log):
+def _train(wd: Path, model: str, overrides: dict):
   """Trains WORKDIR/train/<model>; a model "<strategy>+" is that strategy with `overrides`."""
   # lazy: tasks and serving import TensorFlow (~4 s), the trainer JAX (see above)
   import tasks  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
   task = tasks.task_name(wd.name, model.rstrip("+"))
-  info = train_lib.train(workdir=str(wd / "train" / model), task=task, run_dir=str(wd), log=log,
+  info = train_lib.train(workdir=str(wd / "train" / model), task=task, run_dir=str(wd),
                          make_eval_fn=validation.make_eval_fn, **overrides)
   keep = ("task", "examples", "total_steps", "batch_size", "num_params", "inputs_length",
           "targets_length")
@@ -224,11 +227,11 @@ def _infer_settings(split, overrides: dict) -> dict:
           **({"gin": others} if others else {})}
 
 
-def _infer(wd: Path, strategy, split, out, overrides: dict, log):
+def _infer(wd: Path, strategy, split, out, overrides: dict):
   from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
   out.parent.mkdir(parents=True, exist_ok=True)
   return inference.infer(workdir=str(wd / "train" / strategy), split=split, out=str(out),
-                         log=log, **overrides)
+                         **overrides)
 
 
 def _gin_settings(configurables) -> dict:

@@ -13,6 +13,7 @@ from its latest Orbax checkpoint.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -20,18 +21,19 @@ from typing import Callable, Optional
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import SettingsError
 
+logger = logging.getLogger(__name__)
+
 
 class StageRunner:
-  """Runs named stages in order, with progress lines and skip-if-done."""
+  """Runs named stages in order, with logged progress lines and skip-if-done."""
 
-  def __init__(self, workdir: Path, total: int, log: Callable = print):
+  def __init__(self, workdir: Path, total: int):
     self.workdir = Path(workdir)
     self.markers = self.workdir / "stages"
     self.markers.mkdir(parents=True, exist_ok=True)
     self.total = total
     self.index = 0
     self.started = time.time()
-    self.log = log
     self.records = {}
 
   def marker(self, name: str) -> Path:
@@ -53,15 +55,15 @@ class StageRunner:
                             f"completed with other settings ({previous['settings']}) than now "
                             f"({settings}); delete that marker and the stage's output, or use "
                             "a new --workdir")
-      self.log(f"{prefix}: done earlier ({previous['seconds']:.0f}s), skipped")
+      logger.info(f"{prefix}: done earlier ({previous['seconds']:.0f}s), skipped")
       self.records[name] = previous
       return previous
-    self.log(f"{prefix}: running (experiment time so far {self._elapsed()})")
+    logger.info(f"{prefix}: running (experiment time so far {self._elapsed()})")
     start = time.time()
     result = fn() or {}
     record = {"settings": settings, "seconds": round(time.time() - start, 2), "result": result}
     outputs.atomic_write(self.marker(name), json.dumps(record, indent=2, default=str) + "\n")
-    self.log(f"{prefix}: finished in {record['seconds']:.0f}s")
+    logger.info(f"{prefix}: finished in {record['seconds']:.0f}s")
     self.records[name] = record
     return record
 

@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from text2tracks_jax import logs
 from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError
 from text2tracks_jax.experiments import report
@@ -87,6 +88,7 @@ def main(argv=None) -> int:
   parser.add_argument("runs", nargs="+", type=Path, help="finished experiment workdirs")
   parser.add_argument("--out", type=Path, required=True)
   args = parser.parse_args(argv)
+  logs.configure()
   try:
     runs = [collect(r) for r in args.runs]
   except InputError as e:

@@ -41,7 +41,7 @@ import numpy as np
 
 from text2tracks_jax.ids.embeddings import l2_normalize
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 10.0  # a progress line at most this often during a long fit
 
 
@@ -222,16 +222,16 @@ def sparse_coding(x: np.ndarray, *, seed: int = 0, trusted: np.ndarray | None = 
       fit_algorithm=fit_algorithm, dict_init=init_dictionary(fit_x, dictionary_size, rng),
       transform_algorithm="omp", transform_n_nonzero_coefs=num_nonzero,
       random_state=seed, shuffle=False)
-  log.info("sparse coding: fitting %d atoms on %d rows (%d mini-batches of %d)...",
-           dictionary_size, len(fit_x), max_iter * -(-len(fit_x) // batch_size), batch_size)
+  logger.info("sparse coding: fitting %d atoms on %d rows (%d mini-batches of %d)...",
+              dictionary_size, len(fit_x), max_iter * -(-len(fit_x) // batch_size), batch_size)
   start = time.perf_counter()
   learner.set_params(callback=_FitProgress("sparse coding"))
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lars/cd convergence chatter
     learner.fit(fit_x)
   dictionary = learner.components_.astype(np.float32)  # [s, d], unit rows
-  log.info("sparse coding: dictionary fitted in %.1fs; coding %d rows with %d atoms each",
-           time.perf_counter() - start, len(xc), num_nonzero)
+  logger.info("sparse coding: dictionary fitted in %.1fs; coding %d rows with %d atoms each",
+              time.perf_counter() - start, len(xc), num_nonzero)
   atoms, signs, filled = encode_sparse(xc, dictionary, num_nonzero, encoder, learner)
   tokens = np.where(signs > 0, atoms, atoms + dictionary_size).astype(np.int32)
   return Codes(tokens, signed_lexicon(dictionary_size), config,
@@ -255,8 +255,8 @@ class _FitProgress:
     self.last = now
     done, total = env["i"] + 1, env["n_steps"]
     rate = done / max(now - self.start, 1e-9)
-    log.info("%s: mini-batch %d/%d, %.1f/s, ETA %.0fs", self.what, done, total, rate,
-             (total - done) / rate)
+    logger.info("%s: mini-batch %d/%d, %.1f/s, ETA %.0fs", self.what, done, total, rate,
+                (total - done) / rate)
 
 
 def encode_sparse(xc: np.ndarray, dictionary: np.ndarray, num_nonzero: int,

@@ -46,7 +46,7 @@ import scipy.sparse as sp
 from text2tracks_jax.ids.content import name_texts
 from text2tracks_jax.ids.inputs import IdInputs
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 # Where a row of `Embeddings.vectors` came from.
 LEARNED, ARTIST_MEAN, GLOBAL_MEAN, NAME_TEXT = 0, 1, 2, 3
@@ -147,8 +147,8 @@ def cf_embeddings(inputs: IdInputs, *, seed: int = 0, vector_size: int = 64,
     if has_context.any():
       start = time.perf_counter()
       model = Word2Vec(corpus_file=str(corpus), min_count=1, seed=seed, **config)
-      log.info("word2vec: %d tracks from %d playlists (%d entries) in %.1fs",
-               len(model.wv), n_playlists, n_entries, time.perf_counter() - start)
+      logger.info("word2vec: %d tracks from %d playlists (%d entries) in %.1fs",
+                  len(model.wv), n_playlists, n_entries, time.perf_counter() - start)
       rows = np.asarray(model.wv.index_to_key, dtype=np.int64)
       vectors[rows] = l2_normalize(model.wv.vectors)
       known = np.zeros(inputs.num_tracks, bool)
@@ -266,7 +266,7 @@ def text_embeddings(inputs: IdInputs, *, seed: int = 0, mode: str = "concat",
       n_encoded += n_names
   seconds = time.perf_counter() - start
   source = np.where(in_train, LEARNED, NAME_TEXT).astype(np.int8)
-  log.info("text embeddings: %d texts encoded in %.1fs", n_encoded, seconds)
+  logger.info("text embeddings: %d texts encoded in %.1fs", n_encoded, seconds)
   info = {"sources": source_counts(source), "texts_encoded": n_encoded,
           "encode_seconds": round(seconds, 2),
           "texts_per_second": round(n_encoded / max(seconds, 1e-9), 1)}

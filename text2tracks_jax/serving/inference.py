@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -39,12 +40,14 @@ from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.serving.recommender import Recommender, check_top_n
 from text2tracks_jax.training import distributed
 
+logger = logging.getLogger(__name__)
 
-@gin.configurable(denylist=["log"])
+
+@gin.configurable
 def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] = None,
           batch_size: int = 32, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
           diversity_penalty: float = 0.25, constrained: bool = True, distinct: bool = True,
-          max_queries: Optional[int] = None, log=print) -> dict:
+          max_queries: Optional[int] = None) -> dict:
   """Decodes every query of `split`; writes predictions JSONL and a summary.
 
   Multi-process: each process decodes its share (see the module docstring);
@@ -71,15 +74,15 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
       results = rec.recommend(queries, top_n=top_n, num_beams=num_beams,
                               num_beam_groups=num_beam_groups,
                               diversity_penalty=diversity_penalty, constrained=constrained,
-                              distinct=distinct, warn=log)
+                              distinct=distinct)
       for ex, r in zip(batch, results):
         f.write(json.dumps({"query_id": ex.query_id, "query": ex.query, **r},
                            ensure_ascii=False) + "\n")
       done += len(batch)
       rate = done / (time.time() - start)
       share = f" (process {rank}/{world})" if world > 1 else ""
-      log(f"infer {split}{share}: {done}/{len(mine)} queries, {rate:.1f} queries/s, "
-          f"ETA {(len(mine) - done) / max(rate, 1e-9):.0f}s")
+      logger.info(f"infer {split}{share}: {done}/{len(mine)} queries, {rate:.1f} queries/s, "
+                  f"ETA {(len(mine) - done) / max(rate, 1e-9):.0f}s")
   distributed.barrier("infer: parts written")
   summary_path = out.with_suffix(".summary.json")
   if rank == 0:
@@ -94,8 +97,9 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
   distributed.barrier("infer: merged")
   summary = json.loads(summary_path.read_text())
   if rank == 0:
-    log(f"wrote {out}: {summary['queries']} queries, {summary['queries_per_s']} queries/s "
-        f"(compile included), {summary['invalid_id_share']:.1%} of generated IDs match no track")
+    logger.info(f"wrote {out}: {summary['queries']} queries, {summary['queries_per_s']} "
+                f"queries/s (compile included), {summary['invalid_id_share']:.1%} of generated "
+                "IDs match no track")
   return summary
 
 

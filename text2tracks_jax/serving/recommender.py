@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import sys
 from pathlib import Path
 from typing import Optional
@@ -28,6 +29,8 @@ from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.ids.id_map import rank_tracks
 from text2tracks_jax.models import network, partitioning
 from text2tracks_jax.training import checkpoints, fingerprints
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -93,15 +96,21 @@ class Recommender:
         trie=jax.device_put(self.trie, replicated),
         batch_sharding=partitioning.batch_sharding(mesh))
 
-  def encode_queries(self, queries, warn=print) -> np.ndarray:
-    """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile."""
+  def encode_queries(self, queries, warn_truncated: bool = True) -> np.ndarray:
+    """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile.
+
+    A prompt longer than `inputs_length` is cut, with a logged warning unless
+    `warn_truncated=False` (callers that encode the same prompts again).
+    """
     rows = []
     for q in queries:
       if not q or not q.strip():
         raise ValueError("empty prompt: say what you would like to hear")
       ids = self.input_vocab.encode(tasks.model_input(q))
       if len(ids) + 1 > self.inputs_length:
-        warn(f"warning: prompt of {len(ids)} tokens truncated to {self.inputs_length - 1}: {q[:60]!r}")
+        if warn_truncated:
+          logger.warning(f"prompt of {len(ids)} tokens truncated to {self.inputs_length - 1}: "
+                         f"{q[:60]!r}")
         ids = ids[:self.inputs_length - 1]
       rows.append(ids + [1])
     out = np.zeros((len(rows), self.inputs_length), np.int32)
@@ -111,9 +120,9 @@ class Recommender:
 
   def recommend(self, queries, *, top_n: int = 10, num_beams: int = 20, num_beam_groups: int = 5,
                 diversity_penalty: float = 0.25, constrained: bool = True,
-                distinct: bool = True, warn=print, params=None) -> list:
+                distinct: bool = True, warn_truncated: bool = True, params=None) -> list:
     """Ranked tracks per query: [{"track_ids", "generated_ids", "scores", "invalid_ids"}]."""
-    tokens = self.encode_queries(queries, warn)
+    tokens = self.encode_queries(queries, warn_truncated)
     if self.batch_sharding is not None:
       tokens = jax.device_put(tokens, self.batch_sharding)
     out = generation.generate(
@@ -188,7 +197,7 @@ def print_recommendations(workdir, prompts, top_n: int = 10, file=None, *, num_b
     (result,) = rec.recommend([prompt], top_n=top_n, num_beams=num_beams,
                               num_beam_groups=num_beam_groups,
                               diversity_penalty=diversity_penalty, constrained=constrained,
-                              distinct=distinct, warn=lambda m: print(m, file=sys.stderr))
+                              distinct=distinct)
     if not isinstance(prompts, str):
       print(f"\n{prompt}", file=file)
     print(f"{'#':>3}  {'track':<12} {'artist':<28} title", file=file)

@@ -8,6 +8,7 @@ imports decoding or serving.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -19,9 +20,11 @@ from text2tracks_jax.data.dataset import PreparedDataset
 from text2tracks_jax.evaluation import metrics
 from text2tracks_jax.serving.recommender import Recommender
 
+logger = logging.getLogger(__name__)
+
 
 def make_eval_fn(model, run_dir, task: str, inputs_length: int, num_queries: int,
-                 normalize: str = "vocab", log=print):
+                 normalize: str = "vocab"):
   """`eval_fn(params, step)` for `train(make_eval_fn=...)`: decodes the first
   `num_queries` validation queries of `run_dir` with `model` (diverse beam
   search, constrained), logs and returns validation hits@10 and friends."""
@@ -32,8 +35,8 @@ def make_eval_fn(model, run_dir, task: str, inputs_length: int, num_queries: int
 
   def logged(params, step):
     scores = eval_fn(params, step)
-    log(f"step {step}: validation hits@10 {scores['validation_hits@10']:.3f} "
-        f"(recall@10 {scores['validation_recall@10']:.3f}, {len(examples)} queries)")
+    logger.info(f"step {step}: validation hits@10 {scores['validation_hits@10']:.3f} "
+                f"(recall@10 {scores['validation_recall@10']:.3f}, {len(examples)} queries)")
     return scores
   return logged
 
@@ -58,7 +61,7 @@ def validation_eval_fn(recommender: Recommender, examples, batch_size: int = 32,
       n = len(batch)
       batch += batch[-1:] * (batch_size - n)
       preds += [r["track_ids"] for r in rec.recommend(batch, top_n=k, params=params,
-                                                      warn=lambda _: None)[:n]]
+                                                      warn_truncated=False)[:n]]
     scores = metrics.score_queries(preds, [e.track_ids for e in examples], k)
     return {f"validation_{name}": value for name, value in scores.items()}
 

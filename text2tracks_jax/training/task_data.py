@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -31,16 +32,18 @@ from text2tracks_jax.training.input_pipeline import TokenizedExamples
 # Bumped when the cached arrays' meaning changes.
 CACHE_VERSION = 3  # 3: queries in `tasks.model_input` form
 
+logger = logging.getLogger(__name__)
+
 
 def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
                        targets_length: int | None = None, cache_dir=None,
-                       log=print, progress: bool = True,
+                       progress: bool = True,
                        use_seqio: bool = False) -> TokenizedExamples:
   """Tokenized (inputs, targets) of `task_name`/`split` as padded int32 arrays.
 
   Inputs are padded to the longest query rounded up to a multiple of 8, and
   truncated at `inputs_length`; `targets_length=None` uses the longest target
-  (EOS included). Says what it does: loaded from the cache, or built (the SeqIO
+  (EOS included). Logs what it does: loaded from the cache, or built (the SeqIO
   pipeline with a progress bar of pairs/s on stderr unless `progress=False`).
   `use_seqio` builds through the SeqIO task even where the fast path applies
   (same examples, slower: the reference).
@@ -54,25 +57,26 @@ def load_task_examples(task_name: str, split: str, inputs_length: int = 64,
     cache = Path(cache_dir) / f"{task_name}.{split}.{key}.npz"
     if cache.exists():
       examples = TokenizedExamples.load(cache)
-      log(f"{split} examples of {task_name}: {len(examples):,} from the cache {cache}")
+      logger.info(f"{split} examples of {task_name}: {len(examples):,} from the cache {cache}")
       return examples
     stale = sorted(Path(cache_dir).glob(f"{task_name}.{split}.*.npz"))
     if stale:
-      log(f"the cached {split} examples {stale[0]} were made from other inputs "
-          "(vocabulary, ID map, data or lengths): rebuilding them")
+      logger.info(f"the cached {split} examples {stale[0]} were made from other inputs "
+                  "(vocabulary, ID map, data or lengths): rebuilding them")
   start = time.perf_counter()
   if not use_seqio and tasks.task_inputs(task_name) is not None:
-    log(f"building the {split} examples of {task_name}: each distinct query and ID "
-        "tokenized once...")
+    logger.info(f"building the {split} examples of {task_name}: each distinct query and ID "
+                "tokenized once...")
     pairs = task_examples.tokenized_pairs(task_name, split)
-    log(f"{len(pairs):,} {split} pairs of {len(pairs.queries):,} distinct queries and "
-        f"{len(pairs.targets):,} distinct IDs")
+    logger.info(f"{len(pairs):,} {split} pairs of {len(pairs.queries):,} distinct queries and "
+                f"{len(pairs.targets):,} distinct IDs")
   else:
-    log(f"building the {split} examples of {task_name}: each (query, ID) pair tokenized by "
-        "SeqIO" + (", cached for later runs" if cache is not None else "") + "...")
+    logger.info(f"building the {split} examples of {task_name}: each (query, ID) pair "
+                "tokenized by SeqIO"
+                + (", cached for later runs" if cache is not None else "") + "...")
     pairs = _seqio_pairs(task_name, split, progress)
-  examples = _padded(pairs, task_name, split, inputs_length, targets_length, log)
-  log(f"built {len(pairs):,} {split} examples in {time.perf_counter() - start:.1f}s")
+  examples = _padded(pairs, task_name, split, inputs_length, targets_length)
+  logger.info(f"built {len(pairs):,} {split} examples in {time.perf_counter() - start:.1f}s")
   if cache is not None:
     cache.parent.mkdir(parents=True, exist_ok=True)
     with outputs.atomic_path(cache, suffix=".npz") as tmp:
@@ -133,7 +137,7 @@ def _pad(rows, length: int) -> np.ndarray:
 
 
 def _padded(pairs, task_name: str, split: str, inputs_length: int,
-            targets_length: int | None, log) -> TokenizedExamples:
+            targets_length: int | None) -> TokenizedExamples:
   """`TokenizedPairs` -> inputs [N, S], targets [N, T] (see `load_task_examples`)."""
   if not len(pairs):
     raise ValueError(f"task {task_name} split {split} has no examples")
@@ -148,7 +152,7 @@ def _padded(pairs, task_name: str, split: str, inputs_length: int,
   inputs_length = min(inputs_length, -(-int(query_lengths.max()) // 8) * 8)
   cut = int((query_lengths > inputs_length).sum())
   if cut:
-    log(f"warning: {cut:,} of {len(pairs):,} {split} queries longer than {inputs_length} "
-        "tokens were truncated (EOS kept)")
+    logger.warning(f"{cut:,} of {len(pairs):,} {split} queries longer than {inputs_length} "
+                   "tokens were truncated (EOS kept)")
   return TokenizedExamples(_pad(pairs.queries, inputs_length)[pairs.query_index],
                            _pad(pairs.targets, targets_length)[pairs.target_index])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import shlex
 import time
@@ -35,6 +36,8 @@ from text2tracks_jax.models import pretrained as pretrained_lib
 from text2tracks_jax.training import checkpoints, distributed, fingerprints, input_pipeline
 from text2tracks_jax.training import optimizers, task_data
 from text2tracks_jax.training.trainer import TrainConfig, Trainer
+
+logger = logging.getLogger(__name__)
 
 
 def _round_up(n: int, multiple: int = 128) -> int:
@@ -60,7 +63,7 @@ def _pretrained_params(path: str, config: configs.T5Config, seed: int):
   return params
 
 
-@gin.configurable(denylist=["log", "make_eval_fn"])
+@gin.configurable(denylist=["make_eval_fn"])
 def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           model_config: configs.T5Config = gin.REQUIRED, run_dir: Optional[str] = None,
           num_epochs: float = 20, max_steps: Optional[int] = None,
@@ -78,7 +81,8 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           num_extra_ids: int = 100, eval_every_steps: int = TrainConfig.eval_every_steps,
           eval_queries: int = 200, trie_loss: bool = False, group_targets: int = 0,
           input_token_dropout: float = TrainConfig.input_token_dropout,
-          model_overrides: Optional[dict] = None, log=print, make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
+          model_overrides: Optional[dict] = None,
+          make_eval_fn: Optional[Callable[..., Callable]] = None) -> dict:
   """Trains `model_config` on `task`'s train split; returns a summary dict.
 
   The trainer's settings (`trainer.TrainConfig`: batch_size, seed,
@@ -96,7 +100,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   queries are decoded (diverse beam search, constrained) every so many steps and
   validation hits@10 and friends go to TensorBoard and the console. The caller
   supplies the decoding: `make_eval_fn(model, run_dir, task, inputs_length,
-  num_queries, normalize, log)` returns the trainer's `eval_fn(params, step)`
+  num_queries, normalize)` returns the trainer's `eval_fn(params, step)`
   (`serving.validation.make_eval_fn`, as the CLI and the experiment runner pass).
 
   With `group_targets` = K > 0, the train pairs are grouped by query
@@ -134,7 +138,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
       dataclasses.asdict(model_config), default=str)), inputs)
   workdir.mkdir(parents=True, exist_ok=True)
   examples = task_data.load_task_examples(task, "train", inputs_length, targets_length,
-                                          cache_dir=_local_or_none(workdir / "cache"), log=log)
+                                          cache_dir=_local_or_none(workdir / "cache"))
   pairs = len(examples)
   if group_targets:
     examples = input_pipeline.group_by_query(examples, group_targets)
@@ -166,34 +170,34 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           "gin_config": gin.config_str()}
   done = checkpoints.latest_step(workdir / "checkpoints")
   if done is not None and done >= total_steps:
-    log(f"{workdir} is complete: checkpoint step {done} of {total_steps}, nothing to train "
-        "(raise train.max_steps or train.num_epochs to train further)")
-    _log_summary(workdir, _read_json(workdir / SUMMARY_FILE) or {"step": done}, log)
+    logger.info(f"{workdir} is complete: checkpoint step {done} of {total_steps}, nothing to train "
+                "(raise train.max_steps or train.num_epochs to train further)")
+    _log_summary(workdir, _read_json(workdir / SUMMARY_FILE) or {"step": done})
     return info
   if jax.process_index() == 0:
     _write_json(workdir / "train_config.json", info)
   unit = (f" queries x {group_targets} target slots ({len(examples):,} query groups)"
           if group_targets else "")
-  log(f"training {task}: {pairs:,} examples, {total_steps:,} steps of {batch_size}{unit} "
-      f"on {jax.device_count()} device(s), {info['num_params'] / 1e6:.1f}M parameters")
+  logger.info(f"training {task}: {pairs:,} examples, {total_steps:,} steps of {batch_size}{unit} "
+              f"on {jax.device_count()} device(s), {info['num_params'] / 1e6:.1f}M parameters")
   eval_fn = None
   if eval_every_steps and run_dir:
     if make_eval_fn is None:
       raise ValueError("train.eval_every_steps needs make_eval_fn from the caller (e.g. "
                        "text2tracks_jax.serving.validation.make_eval_fn)")
     decode_eval = make_eval_fn(model, run_dir, task, info["inputs_length"], eval_queries,
-                               "legal" if trie_loss else "vocab", log)
+                               "legal" if trie_loss else "vocab")
     # The validation loss (all validation pairs, dropout off, the train loss's units)
     # next to the decoded metrics: the learning curves' overfitting yardstick.
     val = task_data.load_task_examples(task, "validation", info["inputs_length"],
                                        info["targets_length"],
-                                       cache_dir=_local_or_none(workdir / "cache"), log=log)
+                                       cache_dir=_local_or_none(workdir / "cache"))
     val = input_pipeline.group_by_query(val, group_targets) if group_targets else val
 
     def eval_fn(params, step):
       loss = trainer.eval_loss(params, val)
-      log(f"step {step}: validation loss {loss:.4f} ({len(val):,} "
-          f"{'query groups' if group_targets else 'pairs'})")
+      logger.info(f"step {step}: validation loss {loss:.4f} ({len(val):,} "
+                  f"{'query groups' if group_targets else 'pairs'})")
       return {**decode_eval(params, step), "validation_loss": loss}
   trainer = Trainer(model, optimizer, workdir,
                     TrainConfig(batch_size=batch_size, seed=seed, label_smoothing=label_smoothing,
@@ -204,7 +208,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
                                 eval_every_steps=eval_every_steps,
                                 input_token_dropout=input_token_dropout),
                     mesh=partitioning.create_mesh(num_partitions), writer=writer,
-                    init_params=init_params, eval_fn=eval_fn, trie=trie, log=log)
+                    init_params=init_params, eval_fn=eval_fn, trie=trie)
   start = time.time()
   try:
     trainer.fit(examples, total_steps, schedule)
@@ -220,27 +224,27 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
              "checkpoint": f"{trainer.checkpointer.directory}/{total_steps}"}
   if jax.process_index() == 0:
     _write_json(workdir / SUMMARY_FILE, summary)
-  _log_summary(workdir, summary, log)
+  _log_summary(workdir, summary)
   return info
 
 
 SUMMARY_FILE = "train_summary.json"
 
 
-def _log_summary(workdir, summary: dict, log):
+def _log_summary(workdir, summary: dict):
   """The run's outcome and the commands to run next."""
   loss = summary.get("final_loss")
   scores = ", ".join(f"{k} {v:.3f}" for k, v in sorted(summary.get("validation", {}).items())
                      if k in ("hits@10", "recall@10"))
   took = f" in {summary['seconds']:.0f}s" if summary.get("seconds") is not None else ""
-  log(f"done: {summary['step']:,} steps{took}"
-      + (f"; final loss {loss:.4f}" if loss is not None else "")
-      + (f"; validation {scores}" if scores else ""))
+  logger.info(f"done: {summary['step']:,} steps{took}"
+              + (f"; final loss {loss:.4f}" if loss is not None else "")
+              + (f"; validation {scores}" if scores else ""))
   checkpoint = summary.get("checkpoint") or f"{workdir}/checkpoints/{summary['step']}"
-  log(f"checkpoint: {checkpoint}")
+  logger.info(f"checkpoint: {checkpoint}")
   w = shlex.quote(str(workdir))
-  log(f"next: text2tracks infer --workdir {w}    # predictions for the test split\n"
-      f"      text2tracks recommend --workdir {w} \"old classics for slow dancing\"")
+  logger.info(f"next: text2tracks infer --workdir {w}    # predictions for the test split\n"
+              f"      text2tracks recommend --workdir {w} \"old classics for slow dancing\"")
 
 
 def _override_model(model_config: configs.T5Config, overrides: Optional[dict]):

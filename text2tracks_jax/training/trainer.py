@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import time
 from typing import Any, Callable, Optional
 
@@ -29,6 +30,8 @@ from text2tracks_jax.training.input_pipeline import BatchIterator, TokenizedExam
 
 
 EOS_ID = 1  # T5's
+
+logger = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -166,7 +169,6 @@ class Trainer:
                eval_fn: Optional[Callable[[Any, int], dict]] = None,
                init_params: Optional[Any] = None,
                trie: Optional[prefix_trie.PrefixTrie] = None,
-               log: Callable[[str], None] = print,
                rules: Optional[partitioning.LogicalRules] = None):
     if not 0.0 <= config.input_token_dropout <= 1.0:
       raise ValueError(f"input_token_dropout must be in [0, 1], got {config.input_token_dropout}")
@@ -179,7 +181,7 @@ class Trainer:
     self._trie_width = max(trie.root_degree, trie.max_degree) if trie is not None else 0
     self.mesh = mesh if mesh is not None else partitioning.create_mesh()
     self.rules = rules if rules is not None else partitioning.standard_logical_axis_rules()
-    self.writer, self.eval_fn, self.log = writer, eval_fn, log
+    self.writer, self.eval_fn = writer, eval_fn
     self.last_scalars = {}  # the last logged loss (and validation scores), with their step
     self.checkpointer = Checkpointer(f"{workdir}/checkpoints", max_to_keep=config.keep_checkpoints,
                                      async_save=config.async_checkpoints)
@@ -318,7 +320,7 @@ class Trainer:
         raise ValueError(f"checkpoint {self.checkpointer.directory}/{step} was written with "
                          f"{key}={data.get(key)!r}, this run has {value!r}: the data order "
                          "would differ, use a new workdir")
-    self.log(f"resumed from checkpoint step {step}")
+    logger.info(f"resumed from checkpoint step {step}")
     return state, step
 
   def fit(self, examples: TokenizedExamples, total_steps: int, learning_rate_fn=None):
@@ -330,16 +332,16 @@ class Trainer:
                        jax.process_count())
     data_meta = {"seed": cfg.seed, "batch_size": cfg.batch_size, "num_examples": len(examples)}
     state, start = self.restore_or_init(data_meta)
-    progress = _Progress(start, total_steps, cfg.batch_size, self.log)
+    progress = _Progress(start, total_steps, cfg.batch_size)
     pending = None
     if start < total_steps:
-      self.log("compiling the train step (the first step includes it)...")
+      logger.info("compiling the train step (the first step includes it)...")
     with self.mesh:
       for step in range(start, total_steps):
         state, metrics = self._step_fn(state, self._global_batch(it.local_batch(step)),
                                        self._trie_data)
         if step == start:
-          self.log(f"first step (compilation included) took {time.time() - progress.t0:.1f}s")
+          logger.info(f"first step (compilation included) took {time.time() - progress.t0:.1f}s")
         if pending is not None:
           self._check(*pending)
         pending = (step, metrics)
@@ -358,7 +360,7 @@ class Trainer:
             pending = None
           self.checkpointer.save(done, state, {**data_meta, "step": done,
                                                "epoch": done // it.steps_per_epoch})
-          self.log(f"checkpoint step {done}: {self.checkpointer.directory}/{done}")
+          logger.info(f"checkpoint step {done}: {self.checkpointer.directory}/{done}")
     self.checkpointer.wait()
     return state
 
@@ -383,8 +385,8 @@ class Trainer:
 class _Progress:
   """One console line per log step: loss, lr, examples/s, ETA."""
 
-  def __init__(self, start: int, total: int, batch_size: int, log):
-    self.start, self.total, self.batch_size, self.log = start, total, batch_size, log
+  def __init__(self, start: int, total: int, batch_size: int):
+    self.start, self.total, self.batch_size = start, total, batch_size
     self.t0, self.last_step, self.last_t = time.time(), start, time.time()
 
   def update(self, step: int, loss: float, lr: Optional[float]) -> dict:
@@ -394,8 +396,8 @@ class _Progress:
     eta = (self.total - step) / max(overall, 1e-9)
     self.last_step, self.last_t = step, now
     lr_text = f" lr {lr:.2e}" if lr is not None else ""
-    self.log(f"step {step}/{self.total} ({step / self.total:.0%}) loss {loss:.4f}{lr_text} "
-             f"{rate:,.0f} ex/s ETA {_hms(eta)}")
+    logger.info(f"step {step}/{self.total} ({step / self.total:.0%}) loss {loss:.4f}{lr_text} "
+                f"{rate:,.0f} ex/s ETA {_hms(eta)}")
     scalars = {"loss": loss, "examples_per_second": rate}
     if lr is not None:
       scalars["learning_rate"] = lr
