@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from text2tracks_jax import logs
+
 STRATEGIES = ("semantic-ids-cf", "track-int", "artist-iid-track-seq", "artist-int-track-seq",
               "semantic-ids-text", "artist-name-track-name")
 PENALTIES = (0.0, 0.25, 0.5, 1.0, 2.0)
@@ -401,6 +403,7 @@ def main(argv=None):
   args = p.parse_args(argv)
   t0 = time.perf_counter()
   log = lambda m: print(f"[{time.perf_counter() - t0:6.1f}s] {m}", flush=True)
+  logs.configure()  # the trainer's progress lines (stderr)
   if args.cmd == "export":
     export(args.run_dir, args.bundle)
   elif args.cmd == "run":

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import re
-import shlex
 import sys
 import tempfile
 from pathlib import Path

@@ -16,7 +16,6 @@ import hashlib
 import importlib.metadata
 import inspect
 import json
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +30,6 @@ from text2tracks_jax.ids import stats as stats_lib
 from text2tracks_jax.ids.inputs import IdInputs, load_inputs
 from text2tracks_jax.ids.tokenizer import has_text_pieces, train_sentencepiece
 
-log = logging.getLogger(__name__)
 
 # CLI name -> (strategy function, fixed keyword arguments): the paper's six, in
 # its order (Table 2), then ours.
