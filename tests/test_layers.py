@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Lowest first. Units in one layer do not import each other.
 LAYERS = (
+    ("logs",),  # console logging set-up for the entry points; standard library only
     ("data",),
     ("ids", "evaluation"),
     ("tasks",),
