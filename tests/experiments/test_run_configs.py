@@ -28,7 +28,7 @@ def test_run_config_parses(name, monkeypatch):
     gin.clear_config()
 
 
-def test_demo_long_is_the_demo_with_a_longer_regularised_table3_model(monkeypatch):
+def test_demo_long_is_the_demo_with_a_longer_regularised_table3_model_and_wider_beams(monkeypatch):
   monkeypatch.chdir(ROOT)
   from text2tracks_jax.experiments import runner  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
@@ -43,6 +43,10 @@ def test_demo_long_is_the_demo_with_a_longer_regularised_table3_model(monkeypatc
     assert best == {"num_epochs": 10, "input_token_dropout": 0.2,
                     "model_overrides": {"dropout_rate": 0.1}}
     assert demo[1]["best_train"] == {"num_epochs": 2}
+    from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
+    decoding = gin.get_bindings(inference.infer)
+    assert (decoding["num_beams"], decoding["num_beam_groups"]) == (40, 10)
+    assert decoding["diversity_penalty"] == 0.25
   finally:
     gin.clear_config()
 
