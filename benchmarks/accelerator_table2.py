@@ -133,7 +133,7 @@ def _decode(model, params, trie, queries, meta, penalty, batch_size=128) -> list
     pad = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), 0)])
     out = generation.generate(model, params, pad, num_beams=20, num_beam_groups=5,
                               diversity_penalty=penalty, max_new_tokens=trie.max_length,
-                              constraint=trie, distinct_across_groups=True, normalize="legal")
+                              constraint=trie, distinct=True, normalize="legal")
     leaves, scores = jax.device_get((out.leaves, out.scores))
     for b in range(len(chunk)):
       decoded = [(meta["leaf_ids"][int(leaf)], score) for leaf, score in zip(leaves[b], scores[b])

@@ -35,7 +35,7 @@ import numpy as np
 
 BATCH = 32
 STRATEGIES = ("semantic-ids-cf", "artist-name-track-name")
-# (num_beams, num_beam_groups, diversity_penalty, distinct_across_groups)
+# (num_beams, num_beam_groups, diversity_penalty, distinct)
 SETTINGS = ((20, 5, 0.25, True), (10, 5, 0.25, True))
 MODEL = dict(d_model=128, d_kv=32, d_ff=512, num_heads=4, num_encoder_layers=2,
              num_decoder_layers=2, dropout_rate=0.0)
@@ -120,7 +120,7 @@ def decode_semantic_vs_names(workdir: Path, quick: bool) -> dict:
     fns = {strategy: (lambda trie=trie: generation.generate(
         model, params, enc, num_beams=beams, num_beam_groups=groups,
         diversity_penalty=penalty, max_new_tokens=trie.max_length, constraint=trie,
-        distinct_across_groups=distinct))
+        distinct=distinct))
            for strategy, (trie, _, _) in tries.items()}
     first = {s: _timed(f) for s, f in fns.items()}  # compile + run
     times = {s: [] for s in fns}
@@ -148,7 +148,7 @@ def decode_semantic_vs_names(workdir: Path, quick: bool) -> dict:
     detail[key] = {"times_s": times, "compile_s": {s: round(first[s] - min(times[s]), 2)
                                                     for s in fns},
                    "results": lengths, "num_beams": beams, "num_beam_groups": groups,
-                   "diversity_penalty": penalty, "distinct_across_groups": distinct}
+                   "diversity_penalty": penalty, "distinct": distinct}
   return {"headline": headline, "targets": targets, **detail,
           "setting": {"preset": preset, "batch": BATCH, "model": MODEL,
                       "vocab_size": vocab_size, "query_tokens": int(enc.shape[1]),

@@ -367,7 +367,7 @@ def _program_cost(model, params, enc, new_tokens, constraint=None, catalog_mask=
       params, jnp.asarray(enc), constraint, catalog_mask, jnp.float32(PENALTY),
       jnp.float32(1.0), model=model, num_beams=BEAMS, num_beam_groups=GROUPS,
       early_stopping=False, max_new_tokens=new_tokens, num_return_sequences=None,
-      distinct_across_groups=False, lm_head=lm_head,
+      distinct=False, lm_head=lm_head,
       normalize="legal" if lm_head == "candidates" else None, eos_id=1,
       mesh=None, rules=None)
   cost = lowered.compile().cost_analysis()

@@ -71,8 +71,8 @@ def test_prebuilt_catalog_filter_equals_the_mask(hf_and_ours, encoder_tokens, id
   rng = np.random.default_rng(5)
   for allowed in (rng.random((3, trie.num_leaves)) < 0.3, rng.random(trie.num_leaves) < 0.3):
     want = _run(hf_and_ours, encoder_tokens, constraint=trie, catalog_mask=allowed,
-                distinct_across_groups=True)
-    got = _run(hf_and_ours, encoder_tokens, constraint=trie, distinct_across_groups=True,
+                distinct=True)
+    got = _run(hf_and_ours, encoder_tokens, constraint=trie, distinct=True,
                catalog_mask=prefix_trie.catalog_filter(allowed))
     np.testing.assert_array_equal(got.sequences, want.sequences)
     np.testing.assert_array_equal(got.scores, want.scores)
@@ -91,11 +91,11 @@ def test_shared_catalog_mask(hf_and_ours, encoder_tokens, id_trie):
     _run(hf_and_ours, encoder_tokens, constraint=trie, catalog_mask=allowed[:-1])
 
 
-def test_distinct_across_groups_gives_distinct_ids(hf_and_ours, encoder_tokens, id_trie):
+def test_distinct_gives_distinct_ids(hf_and_ours, encoder_tokens, id_trie):
   _, trie = id_trie
   plain = _run(hf_and_ours, encoder_tokens, constraint=trie)
   assert any(len(set(row)) < 6 for row in plain.leaves.tolist())  # HF semantics repeat IDs
-  out = _run(hf_and_ours, encoder_tokens, constraint=trie, distinct_across_groups=True)
+  out = _run(hf_and_ours, encoder_tokens, constraint=trie, distinct=True)
   assert np.isfinite(out.scores).all()
   for row in out.leaves.tolist():
     assert len(set(row)) == 6 and min(row) >= 0
@@ -103,7 +103,7 @@ def test_distinct_across_groups_gives_distinct_ids(hf_and_ours, encoder_tokens, 
 
 @pytest.mark.slow
 def test_distinct_without_constraint(hf_and_ours, encoder_tokens):
-  out = _run(hf_and_ours, encoder_tokens, distinct_across_groups=True, max_new_tokens=4)
+  out = _run(hf_and_ours, encoder_tokens, distinct=True, max_new_tokens=4)
   for row in out.sequences:
     assert len({tuple(s) for s in row.tolist()}) == 6
 

@@ -42,7 +42,7 @@ lowers at most (G-1)*K tokens, so every group's exact top 2K is among them.
 Beyond HF: a prefix-trie constraint (`prefix_trie.PrefixTrie`; each beam then
 chooses among its node's children), per-query catalog filters over the trie's
 leaves, logits for the legal tokens only (`lm_head="candidates"`), and
-`distinct_across_groups` (no two hypotheses of a query are the same sequence;
+`distinct` (no two hypotheses of a query are the same sequence;
 see `search`).
 
 The T5X contract: `tokens_to_logits(DecodingState) -> (logits [B*beams, V],
@@ -737,7 +737,7 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
            max_decode_len: Optional[int] = None, num_return_sequences: Optional[int] = None,
            cache_offset: int = 0, initial_index: Optional[Array] = None,
            constraint: Optional[prefix_trie.PrefixTrie] = None,
-           catalog_mask: Optional[Array] = None, distinct_across_groups: bool = False,
+           catalog_mask: Optional[Array] = None, distinct: bool = False,
            lm_head: str = "dense", normalize: Optional[str] = None,
            pad_id: int = 0, expand_first_step: bool = True,
            per_query_cache_keys: Tuple[str, ...] = ()) -> DecodeResult:
@@ -768,7 +768,7 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
       per call (reads num_leaves bits per row); or a prebuilt
       `prefix_trie.CatalogFilter` of B or 1 queries, which costs two word
       reads per checked node whatever the catalog size.
-    distinct_across_groups: no two hypotheses of a query are the same
+    distinct: no two hypotheses of a query are the same
       sequence: a group may not complete (EOS) a sequence another hypothesis
       holds (earlier groups at this step, or any group before), nor, when the
       search ends, keep an unfinished beam equal to one. Under a trie it is
@@ -824,7 +824,7 @@ def search(inputs: Array, cache: PyTree, tokens_to_logits: Callable, eos_id: int
                 max_len=max_len, eos_id=int(eos_id), pad_id=int(pad_id),
                 diversity_penalty=diversity_penalty, length_penalty=length_penalty,
                 alpha=alpha, early_stopping=early_stopping,
-                distinct=bool(distinct_across_groups), normalize=normalize,
+                distinct=bool(distinct), normalize=normalize,
                 lm_head=lm_head,
                 expand_first_step=bool(expand_first_step), cache_offset=int(cache_offset),
                 expand_index=initial_index is not None,
@@ -870,7 +870,7 @@ def diverse_beam_search(inputs: Array, cache: PyTree, tokens_to_logits: Callable
 
   Sorted by increasing score (the best is `[:, -1]`), as T5X's `beam_search`.
   `decode_rng` is unused (deterministic search). Other keyword arguments are
-  those of `search` (constraint, catalog_mask, distinct_across_groups, ...).
+  those of `search` (constraint, catalog_mask, distinct, ...).
   """
   del decode_rng
   result = search(inputs, cache, tokens_to_logits, eos_id, num_decodes,

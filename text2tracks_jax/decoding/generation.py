@@ -58,11 +58,11 @@ def make_tokens_to_logits(model: network.T5Model, params):
 
 @functools.partial(jax.jit, static_argnames=(
     "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens",
-    "num_return_sequences", "distinct_across_groups", "lm_head", "normalize", "eos_id",
+    "num_return_sequences", "distinct", "lm_head", "normalize", "eos_id",
     "mesh", "rules"))
 def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_penalty,
               length_penalty, *, model, num_beams, num_beam_groups, early_stopping,
-              max_new_tokens, num_return_sequences, distinct_across_groups, lm_head,
+              max_new_tokens, num_return_sequences, distinct, lm_head,
               normalize, eos_id, mesh, rules):
   with partitioning.axis_rules(mesh, rules):  # the network's activation constraints
     tokens = encoder_input_tokens.astype(jnp.int32)
@@ -76,7 +76,7 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
         length_penalty=length_penalty, early_stopping=early_stopping,
         max_decode_len=max_new_tokens, num_return_sequences=num_return_sequences,
         constraint=constraint, catalog_mask=catalog_mask,
-        distinct_across_groups=distinct_across_groups,
+        distinct=distinct,
         lm_head=lm_head, normalize=normalize,
         expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
 
@@ -86,7 +86,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
              length_penalty: float = 1.0, early_stopping: Union[bool, str] = False,
              max_new_tokens: int, num_return_sequences: Optional[int] = None,
              constraint: Optional[prefix_trie.PrefixTrie] = None,
-             catalog_mask=None, distinct_across_groups: bool = False,
+             catalog_mask=None, distinct: bool = False,
              lm_head: str = "dense", normalize: Optional[str] = None,
              eos_id: int = 1,
              mesh: Optional[Mesh] = None) -> beam_search.DecodeResult:
@@ -108,7 +108,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
       [num_leaves] for one filter shared by all queries (cheaper); or a
       `prefix_trie.CatalogFilter` built once (`prefix_trie.catalog_filter`)
       for filters reused across calls (cheapest at millions of IDs).
-    distinct_across_groups: no two returned hypotheses are the same sequence.
+    distinct: no two returned hypotheses are the same sequence.
     lm_head: "dense" (logits over the vocabulary) or "candidates" (logits of
       the legal next tokens only; needs `constraint`; log-probs normalised
       over the legal tokens).
@@ -139,7 +139,7 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
                    early_stopping=early_stopping,
                    max_new_tokens=int(max_new_tokens),
                    num_return_sequences=num_return_sequences,
-                   distinct_across_groups=bool(distinct_across_groups), lm_head=lm_head,
+                   distinct=bool(distinct), lm_head=lm_head,
                    normalize=normalize, eos_id=int(eos_id),
                    mesh=mesh,
                    rules=partitioning.standard_logical_axis_rules() if mesh is not None else None)

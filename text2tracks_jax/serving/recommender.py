@@ -129,7 +129,7 @@ class Recommender:
         self.model, params if params is not None else self.params, tokens, num_beams=num_beams, num_beam_groups=num_beam_groups,
         diversity_penalty=diversity_penalty, max_new_tokens=self.trie.max_length,
         constraint=self.trie if constrained else None,
-        distinct_across_groups=distinct and constrained,
+        distinct=distinct and constrained,
         normalize=self.normalize if constrained else None,
         mesh=self.batch_sharding.mesh if self.batch_sharding is not None else None)
     seqs, scores = np.asarray(out.sequences), np.asarray(out.scores)
