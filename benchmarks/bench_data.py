@@ -33,7 +33,9 @@ def prepare_paper_preset(workdir: Path, quick: bool) -> dict:
 
 def mpd_loader(workdir: Path, quick: bool) -> dict:
   """MPD loader throughput on synthetic MPD-format slices, against plain json.load."""
-  from text2tracks_jax.data import mpd_fixtures  # pylint: disable=import-outside-toplevel
+  # The MPD-format writer is test code (tests/mpd_fixtures.py), not part of the package.
+  sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+  import mpd_fixtures  # pylint: disable=import-outside-toplevel
   n = 10_000 if quick else 100_000
   raw = workdir / "mpd"
   mpd_fixtures.write_mpd_slices(raw, n_playlists=n, seed=0)

@@ -1,4 +1,4 @@
-"""Writes synthetic input in the MPD slice format, for tests.
+"""Writes synthetic input in the MPD slice format, for tests and `benchmarks/bench_data.py`.
 
 The files have the fields and layout of the public `mpd.slice.<start>-<end>.json`
 files (compactly encoded: the real ones are indented, which only makes them
