@@ -554,7 +554,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.set_defaults(func=_cmd_train)
 
   p = sub.add_parser("infer", help="diverse beam search over a split -> predictions JSONL")
-  p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
+  p.add_argument("--workdir", required=True, action="append",
+                 help="a `text2tracks train` workdir; repeat it for an ensemble of "
+                 "models trained on the same task (their logits averaged)")
   p.add_argument("--split", default="test", choices=["train", "validation", "test"],
                  help="split to decode (default test)")
   p.add_argument("--out", help="predictions JSONL (default WORKDIR/predictions.SPLIT.jsonl)")
@@ -566,7 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Top tracks for each prompt. Without PROMPT arguments, prompts "
                      "are read from stdin, one a line (interactively on a terminal): the model "
                      "loads and compiles once for all of them.")
-  p.add_argument("--workdir", required=True, help="a `text2tracks train` workdir")
+  p.add_argument("--workdir", required=True, action="append",
+                 help="a `text2tracks train` workdir; repeat it for an ensemble")
   p.add_argument("--top_n", type=int, default=10,
                  help="tracks to show, 1 to the number of beams (20); default 10")
   p.add_argument("prompt", nargs="*", help='e.g. "old classics for slow dancing" '

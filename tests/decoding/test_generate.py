@@ -21,6 +21,7 @@ SETTINGS = dict(num_beams=6, num_beam_groups=3, diversity_penalty=0.5, max_new_t
 
 def _run(hf_and_ours, enc, **kwargs):
   _, model, params = hf_and_ours
+  params = kwargs.pop("params", params)
   out = generation.generate(model, params, enc, **{**SETTINGS, **kwargs})
   return jax.tree.map(np.asarray, out)
 
@@ -149,6 +150,55 @@ def test_t5x_decode_fn_contract(hf_and_ours, encoder_tokens):
   np.testing.assert_allclose(scores[:, ::-1], best_first.scores, atol=1e-5)
 
 
+def _teacher_forced_log_probs(model, params, enc, sequences):
+  """log_softmax of the decoder's logits for `sequences` [B, n, T], [B, n, T, V]."""
+  b, n, t = sequences.shape
+  enc = np.repeat(enc, n, axis=0)
+  targets = sequences.reshape(b * n, t)
+  inputs = np.concatenate([np.zeros((b * n, 1), targets.dtype), targets[:, :-1]], axis=1)
+  encoded = model.apply({"params": params}, enc, enable_dropout=False,
+                        method=network.T5Model.encode)
+  logits = model.apply({"params": params}, encoded, enc, inputs, enable_dropout=False,
+                       method=network.T5Model.decode)
+  return np.asarray(logits).reshape(b, n, t, -1)
+
+
+def test_ensemble_is_the_log_linear_mixture_of_its_members(hf_and_ours, encoder_tokens):
+  """Each result's score is the sum of its tokens' log-probs under the
+  renormalised mean of the members' logits (each member with its own encoder)."""
+  _, model, params = hf_and_ours
+  leaves, treedef = jax.tree.flatten(params)
+  rng = np.random.default_rng(5)
+  other = jax.tree.unflatten(treedef, [x + 0.3 * rng.standard_normal(x.shape).astype(x.dtype)
+                                       for x in leaves])
+  # No length normalisation and no diversity penalty (HF's scores include it).
+  out = _run(hf_and_ours, encoder_tokens, length_penalty=0.0, diversity_penalty=0.0,
+             params=[params, other])
+  assert out.sequences.shape == (3, 6, 6)
+  mean = sum(_teacher_forced_log_probs(model, p, encoder_tokens, out.sequences)
+             for p in (params, other)) / 2
+  lp = np.asarray(jax.nn.log_softmax(mean, axis=-1))
+  seqs = out.sequences
+  token_lp = np.take_along_axis(lp, seqs[..., None], axis=-1)[..., 0]
+  # Tokens after EOS (0 filler) carry no score.
+  alive = np.cumsum(seqs == 1, axis=-1) - (seqs == 1) == 0
+  np.testing.assert_allclose(out.scores, (token_lp * alive).sum(-1), rtol=1e-4, atol=1e-4)
+  single = [_run(hf_and_ours, encoder_tokens, length_penalty=0.0, diversity_penalty=0.0, params=p)
+            for p in (params, other)]
+  assert all(not np.array_equal(s.sequences, out.sequences) for s in single)
+
+
+def test_ensemble_of_one_model_twice_is_that_model(hf_and_ours, encoder_tokens, id_trie):
+  _, trie = id_trie
+  _, _, params = hf_and_ours
+  one = _run(hf_and_ours, encoder_tokens, constraint=trie, lm_head="candidates")
+  two = _run(hf_and_ours, encoder_tokens, constraint=trie, lm_head="candidates",
+             params=[params, params])
+  np.testing.assert_array_equal(two.sequences, one.sequences)
+  np.testing.assert_allclose(two.scores, one.scores, atol=1e-5, rtol=0)
+  np.testing.assert_array_equal(two.leaves, one.leaves)
+
+
 def test_argument_checks(hf_and_ours, encoder_tokens, id_trie):
   _, trie = id_trie
   with pytest.raises(ValueError, match="must divide"):
@@ -163,3 +213,5 @@ def test_argument_checks(hf_and_ours, encoder_tokens, id_trie):
     _run(hf_and_ours, encoder_tokens, constraint=trie, lm_head="candidates", normalize="vocab")
   with pytest.raises(ValueError, match="diversity_penalty"):
     _run(hf_and_ours, encoder_tokens, diversity_penalty=-1.0)
+  with pytest.raises(ValueError, match="at least one"):
+    _run(hf_and_ours, encoder_tokens, params=[])

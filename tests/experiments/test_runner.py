@@ -13,6 +13,7 @@ TINY = ["--gin_file=gin_configs/runs/demo.gin",
         "--gin.run_experiment.baselines=['popularity', 'bm25', 'cooccurrence']",
         "--gin.run_experiment.diversity_penalties=[0.0, 1.0]",
         "--gin.run_experiment.best_strategy='semantic-ids-cf'",
+        "--gin.run_experiment.best_seeds=2",
         "--gin.train.max_steps=20", "--gin.train.log_every_steps=10",
         "--gin.infer.num_beams=10", "--gin.infer.num_beam_groups=5"]
 
@@ -38,12 +39,22 @@ def test_every_report_is_written(experiment):
   assert "| jaccard@10 | distinct tracks@10 |" in table2
   assert 0.0 <= float(row.split("|")[9]) <= 1.0 and int(row.split("|")[10]) >= 10
   metrics3 = json.loads((experiment / "table3" / "metrics.json").read_text())
-  # Table 3 reads the separately trained best model (demo.gin's best_train), named with its budget.
-  best = "text2tracks (semantic-ids-cf, num_epochs=2)"
-  assert set(metrics3) == {best, "popularity", "bm25", "cooccurrence"}
-  assert (experiment / "train" / "semantic-ids-cf+" / "train_config.json").exists()
+  # Table 3 reads the separately trained best model (demo.gin's best_train), named with its
+  # budget, and the ensemble of it and a second seed (best_seeds=2), the system shown.
+  single = "text2tracks (semantic-ids-cf, num_epochs=2)"
+  best = "text2tracks (semantic-ids-cf, num_epochs=2, ensemble of 2 seeds)"
+  assert set(metrics3) == {single, best, "popularity", "bm25", "cooccurrence"}
+  configs = [json.loads((experiment / "train" / m / "train_config.json").read_text())
+             for m in ("semantic-ids-cf+", "semantic-ids-cf+seed1")]
+  assert [c["seed"] for c in configs] == [0, 1]
+  assert configs[0]["total_steps"] == configs[1]["total_steps"]
+  summary = json.loads((experiment / "predictions" / "semantic-ids-cf+ensemble2.summary.json")
+                       .read_text())
+  assert summary["workdirs"] == [str(experiment / "train" / m)
+                                 for m in ("semantic-ids-cf+", "semantic-ids-cf+seed1")]
   showcase = (experiment / "showcase" / "showcase.md").read_text()
   assert showcase.count(f"**{best}**") == 3 and showcase.count("**cooccurrence**") == 3
+  assert f"**{single}**" not in showcase
   assert metrics3["popularity"]["jaccard@10"] == 1.0
   assert metrics3["popularity"]["distinct_tracks@10"] == 10
   assert "| jaccard@10 | distinct_tracks@10 |" in (experiment / "table3" / "table.md").read_text()
@@ -56,13 +67,15 @@ def test_every_report_is_written(experiment):
   assert "distinct on" in distinct and "distinct off" in distinct
   assert "| jaccard@10 | distinct tracks@10 |" in distinct
   summary = json.loads((experiment / "experiment.json").read_text())
-  assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 2 + 3 + 2 + 1
+  # prepare, 2 x (ids, train, infer), 2 x (train, infer) for best_train's two seeds,
+  # the ensemble, 3 baselines, 2 sweep points, the ablation.
+  assert len(summary["stage_seconds"]) == 1 + 3 * 2 + 2 * 2 + 1 + 3 + 2 + 1
 
 
 def test_rerun_skips_completed_stages(experiment, capsys):
   assert cli.main(["experiment", "--workdir", str(experiment)] + TINY) == 0
   err = capsys.readouterr().err  # the stages' progress lines are logged
-  assert err.count("skipped") == 1 + 3 * 2 + 2 + 3 + 2 + 1
+  assert err.count("skipped") == 1 + 3 * 2 + 2 * 2 + 1 + 3 + 2 + 1
   assert ": running (experiment time" not in err  # no stage ran again
 
 

@@ -58,3 +58,39 @@ def test_recommend_handles_scripts_emoji_long_and_empty_prompts(trained, capsys)
   assert "truncated" in capsys.readouterr().err
   assert cli.main(["recommend", "--workdir", str(workdir), "   "]) == cli.EXIT_BAD_INPUT
   assert "empty prompt" in capsys.readouterr().err
+
+
+def test_infer_ensemble_of_two_models_and_mismatched_members(trained, tmp_path, capsys):
+  run, workdir = trained
+  other = tmp_path / "seed1"
+  assert cli.main(["train", "--gin_file=gin_configs/runs/train_tiny.gin",
+                   f"--gin.train.run_dir='{run}'",
+                   "--gin.train.task='text2tracks_world_semantic_ids_cf'",
+                   f"--gin.train.workdir='{other}'", "--gin.train.max_steps=30",
+                   "--gin.train.seed=1", "--gin.train.log_every_steps=10"]) == 0
+
+  def infer(*workdirs, out):
+    flags = [f for w in workdirs for f in ("--workdir", str(w))]
+    assert cli.main(["infer", *flags, "--split", "test", "--out", str(out)]) == 0
+    return [json.loads(line) for line in out.read_text().splitlines()]
+
+  single = infer(workdir, out=tmp_path / "a.jsonl")
+  twice = infer(workdir, workdir, out=tmp_path / "aa.jsonl")
+  assert [r["track_ids"] for r in twice] == [r["track_ids"] for r in single]
+  both = infer(workdir, other, out=tmp_path / "ab.jsonl")
+  alone = infer(other, out=tmp_path / "b.jsonl")
+  assert all(len(r["track_ids"]) == 10 and r["invalid_ids"] == 0 for r in both)
+  # Neither member's lists: the ensemble decodes with both models' logits.
+  for member in (single, alone):
+    assert [r["track_ids"] for r in both] != [r["track_ids"] for r in member]
+  summary = json.loads((tmp_path / "ab.summary.json").read_text())
+  assert summary["workdirs"] == [str(workdir), str(other)]
+
+  config = json.loads((other / "train_config.json").read_text())
+  (other / "train_config.json").write_text(json.dumps({**config, "inputs_length": 7}))
+  capsys.readouterr()
+  out = tmp_path / "bad.jsonl"
+  assert cli.main(["infer", "--workdir", str(workdir), "--workdir", str(other),
+                   "--out", str(out)]) == cli.EXIT_BAD_INPUT
+  err = capsys.readouterr().err
+  assert "field 'inputs_length'" in err and "ensemble" in err and not out.exists()

@@ -17,6 +17,13 @@ the 256 codes of one semantic-ID level) instead of the whole vocabulary::
   out.sequences  # [B, 10, 4] int32, best first, EOS included, 0 after it
   out.scores     # [B, 10] float32 (HF sequences_scores); -inf = filler
   out.leaves     # [B, 10] int32 trie leaf of each sequence (-1: not a valid ID)
+
+`params` may also be a list of parameter trees of the same architecture (e.g.
+seeds of one recipe): an ensemble whose next-token distribution is the
+normalised geometric mean of its members' (their logits averaged; each
+member's normaliser is a per-row constant, so this is exact under "vocab" and
+"legal" normalisation alike). Each member encodes the query and keeps its own
+decoder cache.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import functools
 from typing import Optional, Union
 
+import flax
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
@@ -34,6 +42,10 @@ from text2tracks_jax.models import network, partitioning
 
 # Cache entries that are the same for every beam of a query (kept at B rows).
 CROSS_ATTENTION_CACHE_KEYS = network.PER_QUERY_CACHE_KEYS
+
+
+def _member(i: int) -> str:
+  return f"member_{i}"
 
 
 def make_tokens_to_logits(model: network.T5Model, params):
@@ -56,6 +68,23 @@ def make_tokens_to_logits(model: network.T5Model, params):
   return tokens_to_logits
 
 
+def make_ensemble_tokens_to_logits(model: network.T5Model, members):
+  """`tokens_to_logits` of a log-linear ensemble: the members' logits averaged.
+
+  The cache is {"member_i": member i's cache}, so the search's cache rules
+  (matched on leaf paths) apply to every member.
+  """
+  fns = [make_tokens_to_logits(model, p) for p in members]
+
+  def tokens_to_logits(state: beam_search.DecodingState):
+    logits, cache = [], {}
+    for i, fn in enumerate(fns):
+      member_logits, cache[_member(i)] = fn(state.replace(cache=state.cache[_member(i)]))
+      logits.append(member_logits.astype(jnp.float32))
+    return sum(logits) / len(logits), cache
+  return tokens_to_logits
+
+
 @functools.partial(jax.jit, static_argnames=(
     "model", "num_beams", "num_beam_groups", "early_stopping", "max_new_tokens",
     "num_return_sequences", "distinct", "lm_head", "normalize", "eos_id",
@@ -66,12 +95,16 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
               normalize, eos_id, mesh, rules):
   with partitioning.axis_rules(mesh, rules):  # the network's activation constraints
     tokens = encoder_input_tokens.astype(jnp.int32)
-    encoded = model.apply({"params": params}, tokens, enable_dropout=False,
-                          method=network.T5Model.encode)
-    cache = network.init_decode_cache(model, params, encoded, tokens, max_new_tokens)
+    if isinstance(params, tuple):  # an ensemble: one encoding and cache per member
+      cache = {_member(i): flax.core.unfreeze(_init_cache(model, p, tokens, max_new_tokens))
+               for i, p in enumerate(params)}
+      tokens_to_logits = make_ensemble_tokens_to_logits(model, params)
+    else:
+      cache = _init_cache(model, params, tokens, max_new_tokens)
+      tokens_to_logits = make_tokens_to_logits(model, params)
     return beam_search.search(
         jnp.zeros((tokens.shape[0], max_new_tokens), jnp.int32), cache,
-        make_tokens_to_logits(model, params), eos_id, num_beams,
+        tokens_to_logits, eos_id, num_beams,
         num_beam_groups=num_beam_groups, diversity_penalty=diversity_penalty,
         length_penalty=length_penalty, early_stopping=early_stopping,
         max_decode_len=max_new_tokens, num_return_sequences=num_return_sequences,
@@ -79,6 +112,12 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
         distinct=distinct,
         lm_head=lm_head, normalize=normalize,
         expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
+
+
+def _init_cache(model, params, tokens, max_new_tokens):
+  encoded = model.apply({"params": params}, tokens, enable_dropout=False,
+                        method=network.T5Model.encode)
+  return network.init_decode_cache(model, params, encoded, tokens, max_new_tokens)
 
 
 def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams: int,
@@ -96,7 +135,8 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
   `length_penalty` are traced (changing them does not recompile).
 
   Args:
-    model, params: a `network.T5Model` and its parameters.
+    model, params: a `network.T5Model` and its parameters, or a list of
+      parameter trees of that model: an ensemble (module docstring).
     encoder_input_tokens: [B, S] int, 0 = padding (mixed lengths are fine).
     num_beams, num_beam_groups, diversity_penalty, length_penalty,
       early_stopping, max_new_tokens, num_return_sequences: as Hugging Face
@@ -133,6 +173,10 @@ def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams:
     catalog_mask = jnp.asarray(catalog_mask, bool)
   if diversity_penalty < 0:
     raise ValueError(f"diversity_penalty must be >= 0, got {diversity_penalty}")
+  if isinstance(params, (list, tuple)):
+    if not params:
+      raise ValueError("an ensemble needs at least one parameter tree")
+    params = tuple(params) if len(params) > 1 else params[0]
   return _generate(params, jnp.asarray(encoder_input_tokens), constraint, catalog_mask,
                    jnp.float32(diversity_penalty), jnp.float32(length_penalty),
                    model=model, num_beams=num_beams, num_beam_groups=num_beam_groups,

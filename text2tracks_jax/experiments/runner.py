@@ -9,7 +9,9 @@ runs, in order and each only when its artifact is not already complete
   ids/<strategy>      WORKDIR/ids/<strategy>        one ID map per strategy phi
   train/<strategy>    WORKDIR/train/<strategy>      Flax T5 per strategy (resumes)
   train/<best>+       WORKDIR/train/<best>+         the best strategy with `best_train`
+  train/<best>+seedI  WORKDIR/train/<best>+seedI    the same with train seed I (`best_seeds`)
   infer/<strategy>    WORKDIR/predictions/<strategy>.jsonl
+  infer/<best>+ensembleN  ...<best>+ensembleN.jsonl  those N models decoded as one
   baseline/<name>     WORKDIR/predictions/<name>.jsonl
   sweep/<penalty>     WORKDIR/predictions/sweep/penalty_<p>.jsonl (best strategy)
   ablation/...        WORKDIR/predictions/ablation/distinct_off.jsonl (best strategy)
@@ -45,6 +47,7 @@ from text2tracks_jax import baselines as baselines_lib
 from text2tracks_jax import ids
 from text2tracks_jax.data import prepare as prepare_lib
 from text2tracks_jax.experiments import report, showcase
+from text2tracks_jax.data.errors import FlagError
 from text2tracks_jax.experiments.stages import StageRunner
 from text2tracks_jax.training import fingerprints
 
@@ -68,6 +71,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
                    strategies: Sequence[str] = ALL_STRATEGIES,
                    best_strategy: str = "semantic-ids-cf",
                    best_train: Optional[dict] = None,
+                   best_seeds: int = 1,
                    baselines: Sequence[str] = ALL_BASELINES,
                    diversity_penalties: Sequence[float] = (0.0, 0.25, 0.5, 1.0, 2.0),
                    split: str = "test", k: int = 10) -> dict:
@@ -85,6 +89,12 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
       longer-trained model of `best_strategy` (stage `train/<best>+`) used by
       Table 3, Figure 3 and the distinct ablation, and named with its budget;
       Table 2 keeps one budget for every strategy. None: Table 2's model.
+    best_seeds: models of the best strategy (with `best_train`) to train,
+      the first with the train seed as bound, model I with `seed=I`. Above 1,
+      they decode as one ensemble (`Recommender.load` of their workdirs:
+      logits averaged at every step), which is then the Text2Tracks system of
+      Table 3 (beside the first model alone), Figure 3, the distinct ablation
+      and the showcase.
     baselines: the baselines of Table 3.
     diversity_penalties: the x axis of Figure 3.
   """
@@ -96,11 +106,21 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   uses_best = bool(set(experiments) & {"table3", "figure3", "distinct"})
   if uses_best and best_strategy not in needed:
     needed.append(best_strategy)
+  if best_seeds < 1:
+    raise FlagError(f"run_experiment.best_seeds: must be at least 1, got {best_seeds}")
   best_model = f"{best_strategy}+" if uses_best and best_train else best_strategy
+  members = [best_model] + [f"{best_strategy}+seed{i}" for i in range(1, best_seeds)]
+  ensemble = members if uses_best and best_seeds > 1 else None
+  best_system = f"{best_strategy}+ensemble{best_seeds}" if ensemble else best_model
   base_list = list(baselines) if "table3" in experiments else []
   sweep = list(diversity_penalties) if "figure3" in experiments else []
   ablation = "distinct" in experiments
-  stages = StageRunner(wd, total=1 + 3 * len(needed) + 2 * (best_model != best_strategy)
+  models = {s: {} for s in needed}
+  if best_model != best_strategy:
+    models[best_model] = dict(best_train)
+  for i, member in enumerate(members[1:], 1) if ensemble else ():
+    models[member] = {**(best_train or {}), "seed": i}
+  stages = StageRunner(wd, total=1 + len(needed) + 2 * len(models) + bool(ensemble)
                        + len(base_list) + len(sweep) + ablation)
 
   data_dir = wd / "data"
@@ -109,9 +129,6 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for strategy in needed:
     stages.run(f"ids/{strategy}", _ids_settings(strategy, seed),
                lambda s=strategy: _build_ids(data_dir, s, wd / "ids" / s, seed))
-  models = {s: {} for s in needed}
-  if best_model != best_strategy:
-    models[best_model] = dict(best_train)
   for model, overrides in models.items():
     stages.run(f"train/{model}", {**_train_settings(), "overrides": overrides},
                lambda m=model, o=overrides: _train(wd, m, o))
@@ -124,6 +141,11 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
     stages.run(f"infer/{model}", _infer_settings(split, {}),
                lambda m=model, o=out: _infer(wd, m, split, o, {}))
     predictions[model] = out
+  if ensemble:
+    out = wd / "predictions" / f"{best_system}.jsonl"
+    stages.run(f"infer/{best_system}", _infer_settings(split, {}, ensemble),
+               lambda: _infer(wd, ensemble, split, out, {}))
+    predictions[best_system] = out
   for name in base_list:
     out = wd / "predictions" / f"{name}.jsonl"
     stages.run(f"baseline/{name}", _baseline_settings(name, split, seed),
@@ -133,13 +155,14 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   for penalty in sweep:
     out = wd / "predictions" / "sweep" / f"penalty_{penalty:g}.jsonl"
     override = {"diversity_penalty": penalty}
-    stages.run(f"sweep/{penalty:g}", _infer_settings(split, override),
-               lambda v=override, o=out: _infer(wd, best_model, split, o, v))
+    stages.run(f"sweep/{penalty:g}", _infer_settings(split, override, ensemble),
+               lambda v=override, o=out: _infer(wd, ensemble or best_model, split, o, v))
     sweep_predictions[penalty] = out
   if ablation:
     distinct_off = wd / "predictions" / "ablation" / "distinct_off.jsonl"
-    stages.run("ablation/distinct_off", _infer_settings(split, {"distinct": False}),
-               lambda: _infer(wd, best_model, split, distinct_off, {"distinct": False}))
+    stages.run("ablation/distinct_off", _infer_settings(split, {"distinct": False}, ensemble),
+               lambda: _infer(wd, ensemble or best_model, split, distinct_off,
+                              {"distinct": False}))
 
   reports = {}
   if "table2" in experiments:
@@ -148,18 +171,22 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   if "table3" in experiments:
     label = best_strategy if best_model == best_strategy else \
         f"{best_strategy}, " + ", ".join(f"{k}={v}" for k, v in sorted(best_train.items()))
-    systems = {f"text2tracks ({label})": predictions[best_model]}
+    best_name = f"text2tracks ({label})"
+    systems = {best_name: predictions[best_model]}
+    if ensemble:
+      best_name = f"text2tracks ({label}, ensemble of {best_seeds} seeds)"
+      systems[best_name] = predictions[best_system]
     systems.update({n: predictions[n] for n in base_list})
     reports["table3"] = report.table3(wd, data_dir, systems, split=split, k=k)
   if "figure3" in experiments:
-    reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_model,
+    reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_system,
                                         split=split, k=k)
   if ablation:
     reports["distinct"] = report.distinct(
-        wd, data_dir, {"distinct on": predictions[best_model], "distinct off": distinct_off},
-        best_model, split=split, k=k)
+        wd, data_dir, {"distinct on": predictions[best_system], "distinct off": distinct_off},
+        best_system, split=split, k=k)
   if "table3" in experiments:  # last: what a person checks first (`make demo` ends with it)
-    shown = {n: p for n, p in systems.items() if n.startswith("text2tracks") or n == "cooccurrence"}
+    shown = {n: p for n, p in systems.items() if n in (best_name, "cooccurrence")}
     text = showcase.showcase(data_dir, shown, split=split, seed=seed, out_dir=wd / "showcase")
     reports["showcase"] = {"dir": str(wd / "showcase"), "table": text}
   (wd / "experiment.json").write_text(json.dumps(
@@ -207,7 +234,7 @@ def _train(wd: Path, model: str, overrides: dict):
   import tasks  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
-  task = tasks.task_name(wd.name, model.rstrip("+"))
+  task = tasks.task_name(wd.name, model.split("+")[0])
   info = train_lib.train(workdir=str(wd / "train" / model), task=task, run_dir=str(wd),
                          make_eval_fn=validation.make_eval_fn, **overrides)
   keep = ("task", "examples", "total_steps", "batch_size", "num_params", "inputs_length",
@@ -215,7 +242,7 @@ def _train(wd: Path, model: str, overrides: dict):
   return {k: info[k] for k in keep}
 
 
-def _infer_settings(split, overrides: dict) -> dict:
+def _infer_settings(split, overrides: dict, ensemble: Optional[list] = None) -> dict:
   # lazy: serving imports TensorFlow (~4 s), partitioning JAX (see _train_settings)
   from text2tracks_jax.models import partitioning  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel
@@ -223,15 +250,19 @@ def _infer_settings(split, overrides: dict) -> dict:
   # What infer calls besides itself goes under "gin", only when bound, so the
   # markers of earlier runs (which had no such key) still match.
   others = _gin_settings((distributed.initialize, partitioning.standard_logical_axis_rules))
+  # The models decoded, only for an ensemble (a stage that decodes one model
+  # names it in its own name), so the markers of earlier runs still match.
   return {"split": split, **_bindings(inference.infer), **overrides,
-          **({"gin": others} if others else {})}
+          **({"gin": others} if others else {}), **({"ensemble": ensemble} if ensemble else {})}
 
 
-def _infer(wd: Path, strategy, split, out, overrides: dict):
+def _infer(wd: Path, models, split, out, overrides: dict):
+  """Decodes `split` with WORKDIR/train/<model> (a list of models: their ensemble)."""
   from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
   out.parent.mkdir(parents=True, exist_ok=True)
-  return inference.infer(workdir=str(wd / "train" / strategy), split=split, out=str(out),
-                         **overrides)
+  workdirs = [str(wd / "train" / m) for m in ([models] if isinstance(models, str) else models)]
+  return inference.infer(workdir=workdirs[0] if len(workdirs) == 1 else workdirs, split=split,
+                         out=str(out), **overrides)
 
 
 def _gin_settings(configurables) -> dict:

@@ -17,7 +17,9 @@ contiguous share of the queries and writes it as a part file beside the
 output; process 0 then concatenates the parts in order (the predictions come
 out in the split's query order, whatever N is), replaces the output in one
 rename and writes the summary. Within a process, batches are split over its
-local devices (data parallel). `workdir` and `out` may be any path
+local devices (data parallel). `workdir` may be a list of workdirs: their
+models decode as one ensemble (`Recommender.load`); the output then defaults
+to the first one's. `workdir` and `out` may be any path
 `etils.epath` opens (local, `gs://...`).
 """
 
@@ -56,7 +58,9 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
   check_top_n(top_n, num_beams)
   distributed.initialize()
   rank, world = jax.process_index(), jax.process_count()
-  rec = Recommender.load(workdir).on_local_devices(batch_size)
+  workdirs = [workdir] if isinstance(workdir, (str, os.PathLike)) else list(workdir)
+  rec = Recommender.load(workdirs).on_local_devices(batch_size)
+  workdir = workdirs[0]
   info = json.loads((epath.Path(workdir) / "train_config.json").read_text())
   examples = list(PreparedDataset.load(Path(info["run_dir"]) / "data").examples(split))
   examples = examples[:max_queries] if max_queries else examples
@@ -92,7 +96,7 @@ def infer(workdir: str = gin.REQUIRED, split: str = "test", out: Optional[str] =
                     "queries_per_s": round(summary["queries"] / seconds, 2),
                     "processes": world, "constrained": constrained, "num_beams": num_beams,
                     "num_beam_groups": num_beam_groups, "diversity_penalty": diversity_penalty,
-                    "predictions": str(out)})
+                    "predictions": str(out), "workdirs": [str(w) for w in workdirs]})
     outputs.atomic_write(summary_path, json.dumps(summary, indent=2) + "\n")
   distributed.barrier("infer: merged")
   summary = json.loads(summary_path.read_text())

@@ -3,7 +3,9 @@
 `Recommender.load(workdir)` reads a training workdir (`train_config.json` +
 Orbax checkpoints) and the run's pinned artifacts; `recommend(queries)` runs
 diverse beam search (`decoding.generation`) and maps the generated IDs back to
-ranked tracks. Also here: `text2tracks recommend` (`print_recommendations`)
+ranked tracks. `Recommender.load([workdir, ...])` loads an ensemble: models of
+one architecture trained on the same task (e.g. seeds of one recipe), decoded
+as one (`generation`: their logits averaged at every step). Also here: `text2tracks recommend` (`print_recommendations`)
 and the trie hook for upstream T5X (`task_trie`).
 """
 
@@ -23,7 +25,7 @@ from jax.sharding import NamedSharding
 
 import tasks
 from text2tracks_jax.data.dataset import PreparedDataset
-from text2tracks_jax.data.errors import FlagError
+from text2tracks_jax.data.errors import FlagError, SettingsError
 from text2tracks_jax.decoding import generation
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.ids.id_map import rank_tracks
@@ -38,7 +40,7 @@ class Recommender:
   """A trained model with its vocabulary, ID map and trie, ready to decode."""
 
   model: network.T5Model
-  params: object
+  params: object  # one parameter tree, or a list of them (an ensemble)
   input_vocab: object
   target_vocab: object
   id_map: object
@@ -57,11 +59,27 @@ class Recommender:
   @classmethod
   def load(cls, workdir, step: Optional[int] = None) -> "Recommender":
     """From a training workdir's latest (or given) checkpoint; a `UserError` if
-    there is none, or if the data, ID map or vocabulary it was trained on changed."""
-    info = fingerprints.read_train_config(workdir)
-    fingerprints.check_inputs(workdir, info)
-    config, params, _ = checkpoints.load_trained(workdir, step)
-    return cls.for_task(network.T5Model(config), jax.device_put(params), info["run_dir"],
+    there is none, or if the data, ID map or vocabulary it was trained on changed.
+
+    `workdir` may be a list of workdirs: an ensemble (their latest checkpoints).
+    They must share the task, run directory, architecture, input length and
+    loss normalisation (`SettingsError` naming the first that does not).
+    """
+    workdirs = [workdir] if isinstance(workdir, (str, Path)) else list(workdir)
+    if len(workdirs) > 1 and step is not None:
+      raise FlagError("step: an ensemble loads each workdir's latest checkpoint")
+    infos, params = [], []
+    for w in workdirs:
+      info = fingerprints.read_train_config(w)
+      fingerprints.check_inputs(w, info)
+      config, p, _ = checkpoints.load_trained(w, step)
+      info = {**info, "model_config": config}
+      _check_ensemble_member(workdirs[0], infos[0] if infos else info, w, info)
+      infos.append(info)
+      params.append(jax.device_put(p))
+    info = infos[0]
+    return cls.for_task(network.T5Model(info["model_config"]),
+                        params[0] if len(params) == 1 else params, info["run_dir"],
                         info["task"], info["inputs_length"],
                         normalize="legal" if info.get("trie_loss") else "vocab")
 
@@ -148,6 +166,19 @@ class Recommender:
         decoded.append((id_string, scores[b, j]))
       results.append(rank_tracks(decoded, self.id_map.id_to_tracks, top_n))
     return results
+
+
+# What the members of an ensemble must share: one vocabulary, ID map, trie,
+# query encoding and output distribution.
+_ENSEMBLE_FIELDS = ("task", "run_dir", "model_config", "inputs_length", "trie_loss", "input_form")
+
+
+def _check_ensemble_member(first, first_info: dict, workdir, info: dict):
+  for field in _ENSEMBLE_FIELDS:
+    if info.get(field) != first_info.get(field):
+      raise SettingsError(f"{workdir}/{fingerprints.TRAIN_CONFIG}: field '{field}': "
+                          f"{info.get(field)!r} differs from {first}'s "
+                          f"{first_info.get(field)!r}; an ensemble's models must share it")
 
 
 def _task_ids(run_dir: Path, task_name: str, vocab_size: int):

@@ -165,7 +165,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
           "model_config": dataclasses.asdict(model_config),
           "num_params": network.num_params(network.abstract_params(model)),
           "devices": jax.device_count(), "processes": jax.process_count(),
-          "pretrained": pretrained, "trie_loss": trie_loss, "fingerprints": inputs,
+          "pretrained": pretrained, "trie_loss": trie_loss, "seed": seed, "fingerprints": inputs,
           "input_form": fingerprints.input_form(),
           "gin_config": gin.config_str()}
   done = checkpoints.latest_step(workdir / "checkpoints")
