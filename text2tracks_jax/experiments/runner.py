@@ -9,7 +9,7 @@ runs, in order and each only when its artifact is not already complete
   ids/<strategy>      WORKDIR/ids/<strategy>        one ID map per strategy phi
   train/<strategy>    WORKDIR/train/<strategy>      Flax T5 per strategy (resumes)
   train/<best>+       WORKDIR/train/<best>+         the best strategy with `best_train`
-  train/<best>+seedI  WORKDIR/train/<best>+seedI    the same with train seed I (`best_seeds`)
+  train/<best>+seedI  WORKDIR/train/<best>+seedI    the same, train seed + I (`best_seeds`)
   infer/<strategy>    WORKDIR/predictions/<strategy>.jsonl
   infer/<best>+ensembleN  ...<best>+ensembleN.jsonl  those N models decoded as one
   baseline/<name>     WORKDIR/predictions/<name>.jsonl
@@ -36,6 +36,7 @@ is bound or imported: a changed decoding binding re-runs no ID map.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -46,8 +47,8 @@ import gin
 from text2tracks_jax import baselines as baselines_lib
 from text2tracks_jax import ids
 from text2tracks_jax.data import prepare as prepare_lib
-from text2tracks_jax.experiments import report, showcase
 from text2tracks_jax.data.errors import FlagError
+from text2tracks_jax.experiments import report, showcase
 from text2tracks_jax.experiments.stages import StageRunner
 from text2tracks_jax.training import fingerprints
 
@@ -90,7 +91,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
       Table 3, Figure 3 and the distinct ablation, and named with its budget;
       Table 2 keeps one budget for every strategy. None: Table 2's model.
     best_seeds: models of the best strategy (with `best_train`) to train,
-      the first with the train seed as bound, model I with `seed=I`. Above 1,
+      the first with the train seed as bound (S), model I with seed S + I. Above 1,
       they decode as one ensemble (`Recommender.load` of their workdirs:
       logits averaged at every step), which is then the Text2Tracks system of
       Table 3 (beside the first model alone), Figure 3, the distinct ablation
@@ -119,7 +120,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   if best_model != best_strategy:
     models[best_model] = dict(best_train)
   for i, member in enumerate(members[1:], 1) if ensemble else ():
-    models[member] = {**(best_train or {}), "seed": i}
+    models[member] = {**(best_train or {}), "seed": _train_seed() + i}
   stages = StageRunner(wd, total=1 + len(needed) + 2 * len(models) + bool(ensemble)
                        + len(base_list) + len(sweep) + ablation)
 
@@ -177,7 +178,7 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
       best_name = f"text2tracks ({label}, ensemble of {best_seeds} seeds)"
       systems[best_name] = predictions[best_system]
     systems.update({n: predictions[n] for n in base_list})
-    reports["table3"] = report.table3(wd, data_dir, systems, split=split, k=k)
+    reports["table3"] = report.table3(wd, data_dir, systems, best=best_name, split=split, k=k)
   if "figure3" in experiments:
     reports["figure3"] = report.figure3(wd, data_dir, sweep_predictions, best_system,
                                         split=split, k=k)
@@ -226,6 +227,13 @@ def _train_settings() -> dict:
             distributed.initialize, partitioning.create_mesh,
             partitioning.standard_logical_axis_rules)
   return {**_bindings(train_lib.train), "training": _gin_settings(called)}
+
+
+def _train_seed() -> int:
+  """The `train` seed as bound (or its default)."""
+  from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel  # lazy: JAX
+  default = inspect.signature(train_lib.train).parameters["seed"].default
+  return int(gin.get_bindings(train_lib.train).get("seed", default))
 
 
 def _train(wd: Path, model: str, overrides: dict):
