@@ -74,15 +74,12 @@ def test_infer_ensemble_of_two_models_and_mismatched_members(trained, tmp_path, 
     assert cli.main(["infer", *flags, "--split", "test", "--out", str(out)]) == 0
     return [json.loads(line) for line in out.read_text().splitlines()]
 
+  # (generate's own tests check the mixture itself, and that a model twice is that model.)
   single = infer(workdir, out=tmp_path / "a.jsonl")
-  twice = infer(workdir, workdir, out=tmp_path / "aa.jsonl")
-  assert [r["track_ids"] for r in twice] == [r["track_ids"] for r in single]
   both = infer(workdir, other, out=tmp_path / "ab.jsonl")
-  alone = infer(other, out=tmp_path / "b.jsonl")
   assert all(len(r["track_ids"]) == 10 and r["invalid_ids"] == 0 for r in both)
-  # Neither member's lists: the ensemble decodes with both models' logits.
-  for member in (single, alone):
-    assert [r["track_ids"] for r in both] != [r["track_ids"] for r in member]
+  # Not the first member's lists: the ensemble decodes with both models' logits.
+  assert [r["track_ids"] for r in both] != [r["track_ids"] for r in single]
   summary = json.loads((tmp_path / "ab.summary.json").read_text())
   assert summary["workdirs"] == [str(workdir), str(other)]
 
