@@ -66,6 +66,7 @@ def reference(tmp_path_factory):
   return workdir, _result(workdir)
 
 
+@pytest.mark.slow  # ~75 s; make test keeps test_trainer's two-processes-equal-one and kill-and-resume
 def test_two_process_checkpoint_resumes_in_one_process(tmp_path, reference):
   out = _train(tmp_path, processes=2)
   two = _result(tmp_path)

@@ -102,6 +102,7 @@ def test_kill_and_resume_equals_uninterrupted(tmp_path, reference):
   _assert_same_run(resumed, {"losses": ref_tail, "digest": reference["digest"]})
 
 
+@pytest.mark.slow  # ~36 s; make test keeps kill-and-resume
 def test_unfinished_save_is_ignored(tmp_path):
   _run(tmp_path, "--steps", "4", "--checkpoint-every", "2")
   ckpt = tmp_path / "checkpoints"
