@@ -38,12 +38,12 @@ def ours(size, batch, s, t, steps):
   start = time.perf_counter()
   with tr.mesh:
     for i in range(2):
-      state, m = tr._step_fn(state, batches[i % 4])  # pylint: disable=protected-access
+      state, m = tr._step_fn(state, batches[i % 4], tr._trie_data)  # pylint: disable=protected-access
     jax.block_until_ready(m)
     warm = time.perf_counter() - start
     start = time.perf_counter()
     for i in range(steps):
-      state, m = tr._step_fn(state, batches[i % 4])  # pylint: disable=protected-access
+      state, m = tr._step_fn(state, batches[i % 4], tr._trie_data)  # pylint: disable=protected-access
     jax.block_until_ready(m)
   return warm, time.perf_counter() - start
 
