@@ -5,8 +5,9 @@ Orbax checkpoints) and the run's pinned artifacts; `recommend(queries)` runs
 diverse beam search (`decoding.generation`) and maps the generated IDs back to
 ranked tracks. `Recommender.load([workdir, ...])` loads an ensemble: models of
 one architecture trained on the same task (e.g. seeds of one recipe), decoded
-as one (`generation`: their logits averaged at every step). Also here: `text2tracks recommend` (`print_recommendations`)
-and the trie hook for upstream T5X (`task_trie`).
+as one (`generation`: their logits averaged at every step). Also here:
+`text2tracks recommend` (`print_recommendations`) and the trie hook for
+upstream T5X (`task_trie`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -62,23 +64,24 @@ class Recommender:
     there is none, or if the data, ID map or vocabulary it was trained on changed.
 
     `workdir` may be a list of workdirs: an ensemble (their latest checkpoints).
-    They must share the task, run directory, architecture, input length and
-    loss normalisation (`SettingsError` naming the first that does not).
+    They must share the task, run directory, architecture, input length, loss
+    normalisation and query form (`SettingsError` naming the first that does
+    not, before any checkpoint is read).
     """
-    workdirs = [workdir] if isinstance(workdir, (str, Path)) else list(workdir)
+    workdirs = [workdir] if isinstance(workdir, (str, os.PathLike)) else list(workdir)
     if len(workdirs) > 1 and step is not None:
       raise FlagError("step: an ensemble loads each workdir's latest checkpoint")
-    infos, params = [], []
+    info = fingerprints.read_train_config(workdirs[0])
     for w in workdirs:
-      info = fingerprints.read_train_config(w)
-      fingerprints.check_inputs(w, info)
+      member = fingerprints.read_train_config(w)
+      fingerprints.check_inputs(w, member)
+      _check_ensemble_member(workdirs[0], info, w, member)
+    model_configs, params = [], []
+    for w in workdirs:
       config, p, _ = checkpoints.load_trained(w, step)
-      info = {**info, "model_config": config}
-      _check_ensemble_member(workdirs[0], infos[0] if infos else info, w, info)
-      infos.append(info)
+      model_configs.append(config)
       params.append(jax.device_put(p))
-    info = infos[0]
-    return cls.for_task(network.T5Model(info["model_config"]),
+    return cls.for_task(network.T5Model(model_configs[0]),
                         params[0] if len(params) == 1 else params, info["run_dir"],
                         info["task"], info["inputs_length"],
                         normalize="legal" if info.get("trie_loss") else "vocab")
