@@ -119,8 +119,10 @@ def run_experiment(workdir: str = gin.REQUIRED, source: str = "synthetic",
   models = {s: {} for s in needed}
   if best_model != best_strategy:
     models[best_model] = dict(best_train)
-  for i, member in enumerate(members[1:], 1) if ensemble else ():
-    models[member] = {**(best_train or {}), "seed": _train_seed() + i}
+  if ensemble:
+    base_seed = _train_seed()
+    for i, member in enumerate(members[1:], 1):
+      models[member] = {**(best_train or {}), "seed": base_seed + i}
   stages = StageRunner(wd, total=1 + len(needed) + 2 * len(models) + bool(ensemble)
                        + len(base_list) + len(sweep) + ablation)
 

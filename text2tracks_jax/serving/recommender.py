@@ -71,11 +71,11 @@ class Recommender:
     workdirs = [workdir] if isinstance(workdir, (str, os.PathLike)) else list(workdir)
     if len(workdirs) > 1 and step is not None:
       raise FlagError("step: an ensemble loads each workdir's latest checkpoint")
-    info = fingerprints.read_train_config(workdirs[0])
-    for w in workdirs:
-      member = fingerprints.read_train_config(w)
+    infos = [fingerprints.read_train_config(w) for w in workdirs]
+    for w, member in zip(workdirs, infos):
       fingerprints.check_inputs(w, member)
-      _check_ensemble_member(workdirs[0], info, w, member)
+      _check_ensemble_member(workdirs[0], infos[0], w, member)
+    info = infos[0]
     model_configs, params = [], []
     for w in workdirs:
       config, p, _ = checkpoints.load_trained(w, step)
