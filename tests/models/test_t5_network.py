@@ -202,6 +202,43 @@ def test_cache_layout_tile_and_gather(model_and_params, jitted):
   np.testing.assert_allclose(shared_logits, expected, atol=1e-5)
 
 
+
+def test_beam_slot_cache_equals_a_reordered_cache(model_and_params, jitted):
+  """A beam-slot cache (self-attention keys/values never reordered, only
+  `kv_beam`) gives the logits of the T5X path that gathers every leaf, over
+  steps with random beam origins; its first step may run on the B query rows."""
+  model, params = model_and_params
+  enc, _, _ = _batch(seed=3)
+  beams, steps, length = 4, 6, 8
+  encoded = jitted.encode(params, enc)
+  slots_init = jax.jit(functools.partial(network.init_decode_cache, model),
+                       static_argnums=(3, 4))
+  slots = slots_init(params, encoded, enc, length, beams)
+  layer = slots["decoder"]["layers_2"]["self_attention"]
+  assert layer["cached_key"].shape == (3, 4, 16, length * beams)  # [B, H, d_kv, L * n]
+  assert slots["decoder"]["kv_beam"].shape == (3, length)
+  reference = beam_search.expand_cache(jitted.init_cache(params, encoded, enc, length), beams)
+  keep = network.BEAM_SLOT_PER_QUERY_CACHE_KEYS
+  rng = np.random.default_rng(0)
+  tokens = rng.integers(2, CFG.vocab_size, (3 * beams, 1)).astype(np.int32)
+  first, slots = jitted.step(params, slots, tokens[::beams])  # the B query rows
+  slots = beam_search.expand_cache(slots, beams, per_query_cache_keys=keep)
+  assert slots["decoder"]["layers_0"]["self_attention"]["cached_key"].shape[0] == 3
+  assert slots["decoder"]["kv_beam"].shape == (3 * beams, length)
+  expected, reference = jitted.step(params, reference, np.repeat(tokens[::beams], beams, 0))
+  np.testing.assert_allclose(np.repeat(first, beams, 0), expected, atol=1e-5)
+  for _ in range(steps - 1):
+    # Beams move within their query, some duplicated, some dropped.
+    origin = (np.arange(3)[:, None] * beams + rng.integers(0, beams, (3, beams))).reshape(-1)
+    reference = beam_search.gather_cache(reference, origin)
+    slots = beam_search.gather_cache(slots, origin, per_query_cache_keys=keep)
+    tokens = rng.integers(2, CFG.vocab_size, (3 * beams, 1)).astype(np.int32)
+    expected, reference = jitted.step(params, reference, tokens)
+    got, slots = jitted.step(params, slots, tokens)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+  with pytest.raises(ValueError, match="one position at a time"):
+    jitted.step(params, slots, np.zeros((3 * beams, 2), np.int32))
+
 def test_dropout():
   params = random_params(network.T5Model(SHALLOW))
   enc, dec_in, _ = _batch()

@@ -1,12 +1,14 @@
 """`generate`: diverse beam search over our `network.T5Model`, one jitted call.
 
 The encoder runs once per query; the decoder cache is created for the B
-queries (cross-attention keys/values projected once), the first step runs on
-those B rows, then the self-attention cache is expanded to B * num_beams rows
-and reordered by beam origin after every step. Cross-attention entries, the
-same for every beam of a query, keep their B rows for the whole search
-(`network.PER_QUERY_CACHE_KEYS`): each step attends with each query's beams
-folded into its query positions, so they are never copied per beam. With
+queries as a beam-slot cache (`network.init_decode_cache(..., num_beams)`:
+cross-attention keys/values projected once, num_beams self-attention slots
+per query), the first step runs on those B rows, and from then on only the
+small `kv_beam` table (which slot holds each beam's key/value at each
+position) has B * num_beams rows and is reordered by beam origin after every
+step; no key or value is copied per beam or moved when beams are reordered
+(`network.BEAM_SLOT_PER_QUERY_CACHE_KEYS`; each step attends with each
+query's beams folded into its query positions). With
 `lm_head="candidates"` under a trie, the LM head is a matmul against the
 columns of the tokens that may follow a prefix of the current length (e.g.
 the 256 codes of one semantic-ID level) instead of the whole vocabulary::
@@ -40,8 +42,9 @@ from text2tracks_jax.decoding import beam_search
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network, partitioning
 
-# Cache entries that are the same for every beam of a query (kept at B rows).
-CROSS_ATTENTION_CACHE_KEYS = network.PER_QUERY_CACHE_KEYS
+# Cache entries kept at B rows (one per query) for the whole search: the
+# cross-attention entries and the beam-slot self-attention keys/values.
+PER_QUERY_CACHE_KEYS = network.BEAM_SLOT_PER_QUERY_CACHE_KEYS
 
 
 def _member(i: int) -> str:
@@ -96,11 +99,12 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
   with partitioning.axis_rules(mesh, rules):  # the network's activation constraints
     tokens = encoder_input_tokens.astype(jnp.int32)
     if isinstance(params, tuple):  # an ensemble: one encoding and cache per member
-      cache = {_member(i): flax.core.unfreeze(_init_cache(model, p, tokens, max_new_tokens))
+      cache = {_member(i): flax.core.unfreeze(_init_cache(model, p, tokens, max_new_tokens,
+                                                          num_beams))
                for i, p in enumerate(params)}
       tokens_to_logits = make_ensemble_tokens_to_logits(model, params)
     else:
-      cache = _init_cache(model, params, tokens, max_new_tokens)
+      cache = _init_cache(model, params, tokens, max_new_tokens, num_beams)
       tokens_to_logits = make_tokens_to_logits(model, params)
     return beam_search.search(
         jnp.zeros((tokens.shape[0], max_new_tokens), jnp.int32), cache,
@@ -111,13 +115,13 @@ def _generate(params, encoder_input_tokens, constraint, catalog_mask, diversity_
         constraint=constraint, catalog_mask=catalog_mask,
         distinct=distinct,
         lm_head=lm_head, normalize=normalize,
-        expand_first_step=False, per_query_cache_keys=CROSS_ATTENTION_CACHE_KEYS)
+        expand_first_step=False, per_query_cache_keys=PER_QUERY_CACHE_KEYS)
 
 
-def _init_cache(model, params, tokens, max_new_tokens):
+def _init_cache(model, params, tokens, max_new_tokens, num_beams):
   encoded = model.apply({"params": params}, tokens, enable_dropout=False,
                         method=network.T5Model.encode)
-  return network.init_decode_cache(model, params, encoded, tokens, max_new_tokens)
+  return network.init_decode_cache(model, params, encoded, tokens, max_new_tokens, num_beams)
 
 
 def generate(model: network.T5Model, params, encoder_input_tokens, *, num_beams: int,

@@ -58,6 +58,21 @@ rows while the self-attention leaves hold B * n rows (n beams per query, rows
 b*n .. b*n+n-1): a step then folds each query's beams into the query
 positions of one attention (`expand_cache(cache, n,
 per_query_cache_keys=PER_QUERY_CACHE_KEYS)`).
+
+A beam-slot cache (`init_cache(..., num_beams=n)`, for beam search) goes one
+step further: the self-attention keys/values are never reordered either::
+
+  cache/decoder/kv_beam                                       [B(*n), L_max] int32
+  cache/decoder/layers_{i}/self_attention/cached_{key,value}  [B, H, d_kv, L_max * n]
+
+Each query has n slots; a step's row b*n + i writes its key/value into slot
+i at the current position, and `kv_beam[r, s]` names the slot that holds
+row r's key/value at position s. Beam search reorders only `kv_beam` (a
+few ints per row) instead of every layer's keys/values
+(`BEAM_SLOT_PER_QUERY_CACHE_KEYS` keep one row per query), and a step attends
+each query's n*L slots at once with the other beams' slots masked (exactly
+the same softmax terms; BENCHMARKS.md, "Decoding"). The first step may run on
+the B query rows before `kv_beam` is expanded to B*n rows (it writes slot 0).
 """
 
 from __future__ import annotations
@@ -79,6 +94,10 @@ PyTree = Any
 # Decoding-cache entries that depend only on the encoder input, hence are the
 # same for every beam of a query (see the module docstring).
 PER_QUERY_CACHE_KEYS = ("encoder_decoder_attention", "encoder_mask")
+# A beam-slot cache (`init_cache(..., num_beams=n)`) also keeps its
+# self-attention keys/values at one row per query: only `kv_beam` (and
+# `cache_index`) follow the beams.
+BEAM_SLOT_PER_QUERY_CACHE_KEYS = PER_QUERY_CACHE_KEYS + ("self_attention",)
 
 # Additive bias for masked attention logits (T5X's value). Finite, so a row
 # with every key masked gives a uniform distribution instead of NaN.
@@ -201,6 +220,54 @@ def _query_init(d_kv: int) -> Callable:
   return init
 
 
+def _write_cache(cache: Array, new: Array, index: Array) -> Array:
+  """cache [B, H, L, d_kv] with new [B, H, T, d_kv] at positions index.."""
+  return lax.dynamic_update_slice(cache, new.astype(cache.dtype), (0, 0, index, 0))
+
+
+def _write_beam_slots(cache: Array, new: Array, index: Array, slots: int) -> Array:
+  """Beam-slot cache [Bq, H, d_kv, L * n] (n = `slots`) with one step's new
+  [Bq * m, H, 1, d_kv] (row b*m + i, m <= n) written into slot i of query b
+  at position `index`: column index * n + i."""
+  bq, heads, d_kv, _ = cache.shape
+  m = new.shape[0] // bq
+  if new.shape[2] != 1:
+    raise ValueError(f"a beam-slot cache is stepped one position at a time, not {new.shape[2]}")
+  new = new.reshape(bq, m, heads, d_kv).transpose(0, 2, 3, 1)  # [Bq, H, d_kv, m]
+  return lax.dynamic_update_slice(cache, new.astype(cache.dtype), (0, 0, 0, index * slots))
+
+
+def _beam_slot_attention(q: Array, k: Array, v: Array, bias: Array, kv_beam: Array,
+                         dtype) -> Array:
+  """Self-attention of beams over a beam-slot cache, without reordering it.
+
+  q [Bq * m, 1, H, d_kv] (m beam rows per query); k, v [Bq, H, d_kv, L * n];
+  bias [1, H, 1, L] (relative position + causal); kv_beam [Bq * m, L]: row
+  r's key/value at position s is in slot kv_beam[r, s] of its query. The m
+  beams of a query attend to all L * n columns of that query in one batched
+  matmul; columns of another beam's slot get MASK_BIAS, so each softmax is
+  over the row's own history (the same terms as a reordered cache's).
+  -> [Bq * m, 1, H, d_kv].
+
+  The layout ([.., d_kv, L * n]: d_kv before the flat slot axis) is the
+  one XLA's CPU matmuls take both contractions in, and a step's write is
+  one contiguous column block: no step copies or transposes the cache.
+  """
+  bq, heads, d_kv, columns = k.shape
+  rows = q.shape[0]
+  m, length = rows // bq, kv_beam.shape[1]
+  n = columns // length
+  logits = jnp.einsum("bqhd,bhdk->bhqk", q.reshape(bq, m, heads, d_kv), k,
+                      preferred_element_type=jnp.float32)  # [Bq, H, m, L * n]
+  own = kv_beam.reshape(bq, m, length, 1) == jnp.arange(n)  # [Bq, m, L, n]
+  mask = jnp.where(own, 0.0, MASK_BIAS).astype(jnp.float32).reshape(bq, 1, m, columns)
+  position_bias = jnp.broadcast_to(bias[..., None], bias.shape + (n,)).reshape(
+      bias.shape[:3] + (columns,))  # [1, H, 1, L * n]
+  weights = jax.nn.softmax(logits + position_bias + mask, axis=-1)
+  out = jnp.einsum("bhqk,bhdk->bqhd", weights.astype(dtype), v.astype(dtype))
+  return out.reshape(rows, 1, heads, d_kv)
+
+
 class MultiHeadAttention(nn.Module):
   """Multi-head dot-product attention without biases or logit scaling."""
   config: T5Config
@@ -209,7 +276,8 @@ class MultiHeadAttention(nn.Module):
   def __call__(self, inputs_q: Array, inputs_kv: Optional[Array], bias: Array,
                enable_dropout: bool = False, decode: bool = False,
                cache_index: Optional[Array] = None,
-               static_kv: bool = False) -> Array:
+               static_kv: bool = False, kv_beam: Optional[Array] = None,
+               num_beams: Optional[int] = None) -> Array:
     """Attends `inputs_q` [B, Tq, D] to `inputs_kv` [B, Tk, D].
 
     Args:
@@ -224,6 +292,11 @@ class MultiHeadAttention(nn.Module):
         call's Tq keys/values at `cache_index` and attends over the whole cache
         (Tk = cache length, future slots masked by `bias`); cross-attention
         reuses its cached keys/values and ignores `inputs_kv`.
+      kv_beam, num_beams: beam-slot self-attention cache (module docstring):
+        `num_beams` when creating it ([B, H, d_kv, Tk * n]); when stepping it,
+        `kv_beam` [B * m, Tk] int (m beam rows per query at this step), the
+        slot that holds each row's key/value at each position (this step's
+        slots already written).
     Returns:
       [B, Tq, D] in the activation dtype.
     """
@@ -243,6 +316,7 @@ class MultiHeadAttention(nn.Module):
       return _constrain(x, ("batch", "heads", "length", "kv"))
 
     q = split_heads(query(inputs_q))
+    beam_slots = False
     if not decode:
       kv_axes = "bkhd"  # keys/values [B, Tk, H, d_kv]
       k, v = split_heads(key(inputs_kv)), split_heads(value(inputs_kv))
@@ -260,28 +334,36 @@ class MultiHeadAttention(nn.Module):
           self.put_variable("cache", "cached_value", v)
         else:
           initialized = self.has_variable("cache", "cached_key")
-          cached_key = self.variable("cache", "cached_key", jnp.zeros, k.shape, k.dtype)
-          cached_value = self.variable("cache", "cached_value", jnp.zeros, v.shape, v.dtype)
+          shape = k.shape if num_beams is None else k.shape[:2] + (d_kv, k.shape[2] * num_beams)
+          cached_key = self.variable("cache", "cached_key", jnp.zeros, shape, k.dtype)
+          cached_value = self.variable("cache", "cached_value", jnp.zeros, shape, v.dtype)
           if initialized:
-            start = (0, 0, cache_index, 0)
-            k = lax.dynamic_update_slice(cached_key.value, k.astype(cached_key.value.dtype),
-                                         start)
-            v = lax.dynamic_update_slice(cached_value.value, v.astype(cached_value.value.dtype),
-                                         start)
+            if kv_beam is None:
+              write = _write_cache
+            else:
+              write = functools.partial(_write_beam_slots,
+                                        slots=cached_key.value.shape[3] // kv_beam.shape[1])
+            k = write(cached_key.value, k, cache_index)
+            v = write(cached_value.value, v, cache_index)
             cached_key.value, cached_value.value = k, v
+            beam_slots = kv_beam is not None
 
-    if k.shape[0] != q.shape[0]:
+    if k.shape[0] != q.shape[0] and not (decode and (static_kv or beam_slots)):
+      raise ValueError(f"{q.shape[0]} query rows for {k.shape[0]} key/value rows")
+    if q.shape[0] % k.shape[0]:
+      raise ValueError(f"{q.shape[0]} query rows for {k.shape[0]} key/value rows of queries")
+    if beam_slots:  # a decoding step: deterministic
+      out = _beam_slot_attention(q, k, v, bias, kv_beam, dtype)
+    else:
       # Cached cross-attention with one row per query for its n beams (rows
       # b*n .. b*n+n-1, see the module docstring): the beams
       # become query positions, [B*n, Tq] -> [B, n*Tq], so the shared keys
       # and values are neither copied nor read once per beam.
-      if not (decode and static_kv) or q.shape[0] % k.shape[0]:
-        raise ValueError(f"{q.shape[0]} query rows for {k.shape[0]} key/value rows")
       q = q.reshape((k.shape[0], -1) + q.shape[2:])
-    logits = jnp.einsum(f"bqhd,{kv_axes}->bhqk", q, k, preferred_element_type=jnp.float32)
-    weights = jax.nn.softmax(logits + bias, axis=-1)
-    weights = nn.Dropout(cfg.dropout_rate)(weights, deterministic=not enable_dropout)
-    out = jnp.einsum(f"bhqk,{kv_axes}->bqhd", weights.astype(dtype), v.astype(dtype))
+      logits = jnp.einsum(f"bqhd,{kv_axes}->bhqk", q, k, preferred_element_type=jnp.float32)
+      weights = jax.nn.softmax(logits + bias, axis=-1)
+      weights = nn.Dropout(cfg.dropout_rate)(weights, deterministic=not enable_dropout)
+      out = jnp.einsum(f"bhqk,{kv_axes}->bqhd", weights.astype(dtype), v.astype(dtype))
     out = out.reshape(inputs_q.shape[:2] + (cfg.inner_dim,))
     out = _dense(cfg.d_model, ("joined_kv", "embed"), dtype, "out")(out)
     return _constrain(out, ("batch", "length", "embed"))
@@ -335,14 +417,16 @@ class DecoderLayer(nn.Module):
   @nn.compact
   def __call__(self, x: Array, encoded: Optional[Array], self_bias: Array,
                cross_bias: Array, enable_dropout: bool = False,
-               decode: bool = False, cache_index: Optional[Array] = None) -> Array:
+               decode: bool = False, cache_index: Optional[Array] = None,
+               kv_beam: Optional[Array] = None, num_beams: Optional[int] = None) -> Array:
     """x [B, T, D], encoded [B, S, D] -> [B, T, D] (see MultiHeadAttention)."""
     cfg = self.config
     deterministic = not enable_dropout
     norm = functools.partial(RMSNorm, cfg.layer_norm_epsilon, cfg.activation_dtype)
     y = norm(name="pre_self_attention_layer_norm")(x)
     y = MultiHeadAttention(cfg, name="self_attention")(
-        y, y, self_bias, enable_dropout, decode=decode, cache_index=cache_index)
+        y, y, self_bias, enable_dropout, decode=decode, cache_index=cache_index,
+        kv_beam=kv_beam, num_beams=num_beams)
     x = x + _dropout(cfg)(y, deterministic=deterministic)
     y = norm(name="pre_cross_attention_layer_norm")(x)
     y = MultiHeadAttention(cfg, name="encoder_decoder_attention")(
@@ -470,7 +554,21 @@ class Decoder(nn.Module):
 
   def _cache_length(self) -> int:
     cache = self.variables["cache"]
+    if "kv_beam" in cache:
+      return cache["kv_beam"].shape[1]
     return cache["layers_0"]["self_attention"]["cached_key"].shape[2]
+
+  def _own_slots(self, rows: int, cache_index: Array, length: int) -> Array:
+    """Beam-slot cache: rows b*m + i write slot i at this step's positions;
+    returns the updated `kv_beam` [rows, L] (module docstring)."""
+    queries = self.variables["cache"]["layers_0"]["self_attention"]["cached_key"].shape[0]
+    if rows % queries:
+      raise ValueError(f"{rows} decoder rows for a beam-slot cache of {queries} queries")
+    own = jnp.broadcast_to((jnp.arange(rows, dtype=jnp.int32) % (rows // queries))[:, None],
+                           (rows, length))
+    var = self.variable("cache", "kv_beam")
+    var.value = lax.dynamic_update_slice(var.value, own, (0, cache_index))
+    return var.value
 
   @nn.compact
   def __call__(self, encoded: Optional[Array], encoder_input_tokens: Optional[Array],
@@ -479,8 +577,8 @@ class Decoder(nn.Module):
                enable_dropout: bool = False, decode: bool = False,
                max_decode_length: Optional[int] = None,
                candidate_ids: Optional[Array] = None,
-               return_hidden: bool = False) -> Array:
-    """See `T5Model.decode`."""
+               return_hidden: bool = False, num_beams: Optional[int] = None) -> Array:
+    """See `T5Model.decode` (`num_beams`: `T5Model.init_cache`)."""
     cfg = self.config
     deterministic = not enable_dropout
     tokens = decoder_input_tokens.astype(jnp.int32)
@@ -488,7 +586,7 @@ class Decoder(nn.Module):
     relpos = RelativePositionBias(cfg.num_heads, cfg.relative_attention_num_buckets,
                                   cfg.relative_attention_max_distance,
                                   bidirectional=False, name="relpos_bias")
-    cache_index = None
+    cache_index = kv_beam = None
     if decode and self.has_variable("cache", "cache_index"):
       # One step (or a chunk of `length` steps) against the existing cache.
       cache_length = self._cache_length()
@@ -503,6 +601,8 @@ class Decoder(nn.Module):
       key_positions = jnp.arange(cache_length)
       self_bias = (relpos(query_positions, key_positions)
                    + causal_bias(query_positions, key_positions))
+      if self.has_variable("cache", "kv_beam"):
+        kv_beam = self._own_slots(tokens.shape[0], cache_index, length)
     else:
       if encoder_input_tokens is None:
         raise ValueError("encoder_input_tokens is needed for the encoder padding mask")
@@ -510,6 +610,8 @@ class Decoder(nn.Module):
       if decode:  # Creating the cache: `length` is the maximal decode length.
         self.put_variable("cache", "cache_index", jnp.array(0, jnp.int32))
         self.put_variable("cache", "encoder_mask", encoder_mask)
+        if num_beams is not None:
+          self.put_variable("cache", "kv_beam", jnp.zeros(tokens.shape, jnp.int32))
       positions = jnp.arange(length)
       self_bias = relpos(positions, positions) + causal_bias(positions, positions)
       if decoder_target_tokens is not None and not decode:
@@ -522,7 +624,8 @@ class Decoder(nn.Module):
     layer_cls = DecoderLayer if decode else _remat(DecoderLayer, cfg, static_argnums=(5, 6))
     for i in range(cfg.num_decoder_layers):
       y = layer_cls(cfg, name=f"layers_{i}")(
-          y, encoded, self_bias, cross_bias, enable_dropout, decode, cache_index)
+          y, encoded, self_bias, cross_bias, enable_dropout, decode, cache_index,
+          kv_beam=kv_beam, num_beams=num_beams)
     y = RMSNorm(cfg.layer_norm_epsilon, cfg.activation_dtype, name="decoder_norm")(y)
     y = _dropout(cfg)(y, deterministic=deterministic)
     if return_hidden:
@@ -598,19 +701,20 @@ class T5Model(nn.Module):
                         max_decode_length, candidate_ids, return_hidden)
 
   def init_cache(self, encoded: Array, encoder_input_tokens: Array,
-                 max_decode_length: int) -> None:
+                 max_decode_length: int, num_beams: Optional[int] = None) -> None:
     """Creates the decoding cache; apply with mutable=['cache'].
 
     Self-attention caches hold `max_decode_length` zero positions, the cache
     index is 0, and cross-attention keys/values are projected from `encoded`
     once. Shapes: see the module docstring. Under `jax.jit` the throwaway
     forward pass this runs over a dummy [B, max_decode_length] input is dead
-    code and is removed.
+    code and is removed. `num_beams`: a beam-slot self-attention cache for
+    beam search with up to that many beams per query (module docstring).
     """
     batch = encoded.shape[0]
     dummy = jnp.zeros((batch, max_decode_length), jnp.int32)
     self.decoder(encoded, encoder_input_tokens, dummy, None, False, True,
-                 None, None, True)
+                 None, None, True, num_beams)
 
   def __call__(self, encoder_input_tokens: Array, decoder_input_tokens: Array,
                decoder_target_tokens: Optional[Array] = None,
@@ -668,10 +772,12 @@ def lm_head_kernel(params: PyTree) -> Array:
 
 
 def init_decode_cache(model: T5Model, params: PyTree, encoded: Array,
-                      encoder_input_tokens: Array, max_decode_length: int) -> PyTree:
-  """The 'cache' collection for decoding `encoded` [B, S, D] (jit it)."""
+                      encoder_input_tokens: Array, max_decode_length: int,
+                      num_beams: Optional[int] = None) -> PyTree:
+  """The 'cache' collection for decoding `encoded` [B, S, D] (jit it);
+  `num_beams`: a beam-slot cache (see `T5Model.init_cache`)."""
   _, variables = model.apply({"params": params}, encoded, encoder_input_tokens,
-                             max_decode_length, method=T5Model.init_cache,
+                             max_decode_length, num_beams, method=T5Model.init_cache,
                              mutable=["cache"])
   return variables["cache"]
 
