@@ -200,7 +200,7 @@ def _vs_hf(workdir: Path, size: str, quick: bool) -> dict:
   hf = _HFServer(path)
   try:
     for new_tokens in lengths:
-      rounds = 3 if quick or (size == "small" and new_tokens == 16) else 7
+      rounds = 3 if quick else 7
       fn = _ours_generate(model, params, enc, new_tokens)
       ours = {"ours": fn}
       if new_tokens == 4:  # the paper's use: 3-token semantic IDs under the trie
