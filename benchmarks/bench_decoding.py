@@ -440,7 +440,76 @@ def decode_constraints_small(workdir: Path, quick: bool) -> dict:
   return _constraint_costs(workdir, "small", quick)
 
 
+# ----------------------------------------------------------------------------
+# The beam-slot cache against the T5X cache that every step reorders.
+
+
+def _search_fn(model, new_tokens: int, beam_slots: bool):
+  """Jitted `(params, tokens) -> DecodeResult`: `generate`'s search with the
+  beam-slot cache (`beam_slots`, what `generate` uses) or with the T5X
+  cache whose self-attention keys/values are gathered by beam origin at
+  every step (the reference; same weights, same settings)."""
+  import jax  # pylint: disable=import-outside-toplevel
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.decoding import beam_search, generation  # pylint: disable=import-outside-toplevel
+  from text2tracks_jax.models import network  # pylint: disable=import-outside-toplevel
+
+  @jax.jit
+  def fn(params, tokens):
+    encoded = model.apply({"params": params}, tokens, enable_dropout=False,
+                          method=network.T5Model.encode)
+    cache = network.init_decode_cache(model, params, encoded, tokens, new_tokens,
+                                      BEAMS if beam_slots else None)
+    keep = (network.BEAM_SLOT_PER_QUERY_CACHE_KEYS if beam_slots
+            else network.PER_QUERY_CACHE_KEYS)
+    return beam_search.search(
+        jnp.zeros((tokens.shape[0], new_tokens), jnp.int32), cache,
+        generation.make_tokens_to_logits(model, params), 1, BEAMS, num_beam_groups=GROUPS,
+        diversity_penalty=PENALTY, max_decode_len=new_tokens, expand_first_step=False,
+        per_query_cache_keys=keep)
+  return fn
+
+
+def _beam_slots(workdir: Path, size: str, quick: bool) -> dict:
+  import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
+  model, params = _load(_checkpoint(workdir, size))
+  enc = jnp.asarray(_inputs(model.config.vocab_size))
+  headline, detail = {}, {}
+  for new_tokens in ([4] if quick else [4, 16]):
+    fns = {name: _search_fn(model, new_tokens, name == "beam_slots")
+           for name in ("reordered", "beam_slots")}
+    out = {name: fn(params, enc) for name, fn in fns.items()}
+    same = float(np.mean(np.all(np.asarray(out["reordered"].sequences)
+                                == np.asarray(out["beam_slots"].sequences), axis=-1)))
+    times = _compare_rounds({name: (lambda f=fn: f(params, enc)) for name, fn in fns.items()},
+                            rounds=5 if quick else 15)
+    # Time saved, paired by round: 1 - t_slots / t_reordered.
+    ratio = (np.asarray(times["reordered"]["rounds_s"])
+             / np.asarray(times["beam_slots"]["rounds_s"]))
+    headline[f"speedup_{new_tokens}"] = round(float(np.median(ratio)), 3)
+    headline[f"same_sequences_{new_tokens}"] = same
+    detail[f"{new_tokens}_new_tokens"] = {"times": times,
+                                          "speedup_per_round": [round(float(r), 3) for r in ratio],
+                                          "sequences_identical": same}
+  return {"headline": headline,
+          "targets": [{"what": "beam-slot cache: the same sequences as the reordered cache",
+                       "ok": all(v == 1.0 for k, v in headline.items()
+                                 if k.startswith("same_"))}],
+          **detail, "setting": dict(batch=BATCH, num_beams=BEAMS, num_beam_groups=GROUPS,
+                                    shapes=SHAPES[size])}
+
+
+def decode_beam_slots_small(workdir: Path, quick: bool) -> dict:
+  return _beam_slots(workdir, "small", quick)
+
+
+def decode_beam_slots_tiny(workdir: Path, quick: bool) -> dict:
+  return _beam_slots(workdir, "tiny", quick)
+
+
 BENCHMARKS = {"decode_tiny_vs_hf": decode_tiny_vs_hf, "decode_small_vs_hf": decode_small_vs_hf,
+              "decode_beam_slots_tiny": decode_beam_slots_tiny,
+              "decode_beam_slots_small": decode_beam_slots_small,
               "decode_constraints_tiny": decode_constraints_tiny,
               "decode_constraints_small": decode_constraints_small,
               "decode_trie_cost": decode_trie_cost}
