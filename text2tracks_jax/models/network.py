@@ -250,8 +250,9 @@ def _beam_slot_attention(q: Array, k: Array, v: Array, bias: Array, kv_beam: Arr
   -> [Bq * m, 1, H, d_kv].
 
   The layout ([.., d_kv, L * n]: d_kv before the flat slot axis) is the
-  one XLA's CPU matmuls take both contractions in, and a step's write is
-  one contiguous column block: no step copies or transposes the cache.
+  one XLA's CPU matmuls take both contractions in (stored [.., n, L, d_kv],
+  XLA transposed the whole cache for every matmul), and a step writes m
+  adjacent columns per (query, head, d_kv) row: no step copies the cache.
   """
   bq, heads, d_kv, columns = k.shape
   rows = q.shape[0]
