@@ -444,11 +444,10 @@ def decode_constraints_small(workdir: Path, quick: bool) -> dict:
 # The beam-slot cache against the T5X cache that every step reorders.
 
 
-def _search_fn(model, new_tokens: int, beam_slots: bool):
-  """Jitted `(params, tokens) -> DecodeResult`: `generate`'s search with the
-  beam-slot cache (`beam_slots`, what `generate` uses) or with the T5X
-  cache whose self-attention keys/values are gathered by beam origin at
-  every step (the reference; same weights, same settings)."""
+def _reordered_cache_fn(model, new_tokens: int):
+  """Jitted `(params, tokens) -> DecodeResult`: `generate`'s search, but with
+  the T5X cache whose self-attention keys/values are gathered by beam origin
+  at every step (the reference for the beam-slot cache `generate` uses)."""
   import jax  # pylint: disable=import-outside-toplevel
   import jax.numpy as jnp  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.decoding import beam_search, generation  # pylint: disable=import-outside-toplevel
@@ -458,15 +457,12 @@ def _search_fn(model, new_tokens: int, beam_slots: bool):
   def fn(params, tokens):
     encoded = model.apply({"params": params}, tokens, enable_dropout=False,
                           method=network.T5Model.encode)
-    cache = network.init_decode_cache(model, params, encoded, tokens, new_tokens,
-                                      BEAMS if beam_slots else None)
-    keep = (network.BEAM_SLOT_PER_QUERY_CACHE_KEYS if beam_slots
-            else network.PER_QUERY_CACHE_KEYS)
+    cache = network.init_decode_cache(model, params, encoded, tokens, new_tokens)
     return beam_search.search(
         jnp.zeros((tokens.shape[0], new_tokens), jnp.int32), cache,
         generation.make_tokens_to_logits(model, params), 1, BEAMS, num_beam_groups=GROUPS,
         diversity_penalty=PENALTY, max_decode_len=new_tokens, expand_first_step=False,
-        per_query_cache_keys=keep)
+        per_query_cache_keys=network.PER_QUERY_CACHE_KEYS)
   return fn
 
 
@@ -476,13 +472,12 @@ def _beam_slots(workdir: Path, size: str, quick: bool) -> dict:
   enc = jnp.asarray(_inputs(model.config.vocab_size))
   headline, detail = {}, {}
   for new_tokens in ([4] if quick else [4, 16]):
-    fns = {name: _search_fn(model, new_tokens, name == "beam_slots")
-           for name in ("reordered", "beam_slots")}
-    out = {name: fn(params, enc) for name, fn in fns.items()}
-    same = float(np.mean(np.all(np.asarray(out["reordered"].sequences)
-                                == np.asarray(out["beam_slots"].sequences), axis=-1)))
-    times = _compare_rounds({name: (lambda f=fn: f(params, enc)) for name, fn in fns.items()},
-                            rounds=5 if quick else 15)
+    reordered = _reordered_cache_fn(model, new_tokens)
+    fns = {"reordered": lambda: reordered(params, enc),
+           "beam_slots": _ours_generate(model, params, enc, new_tokens)}  # `generate` itself
+    same = float(np.mean(np.all(np.asarray(fns["reordered"]().sequences)
+                                == np.asarray(fns["beam_slots"]().sequences), axis=-1)))
+    times = _compare_rounds(fns, rounds=5 if quick else 15)
     # Speedup, paired by round: t_reordered / t_slots (> 1: the beam slots are faster).
     ratio = (np.asarray(times["reordered"]["rounds_s"])
              / np.asarray(times["beam_slots"]["rounds_s"]))
