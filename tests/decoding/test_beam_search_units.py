@@ -17,8 +17,31 @@ def test_top_k_wide_equals_lax_top_k_with_ties(shape, k):
   x[0, 50:300] = 9.0
   x[1] = -np.inf
   x[1, shape[1] - 1] = 0.0
-  got = jax.jit(lambda x: beam_search._top_k_wide(x, k))(x)
+  got, row_max = jax.jit(lambda x: beam_search._top_k_wide(x, k))(x)
   np.testing.assert_array_equal(got, lax.top_k(x, k)[1])
+  np.testing.assert_array_equal(row_max, x.max(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("c", [4096, 300])  # chunked selection, and plain top-k
+@pytest.mark.parametrize("keep", [None, 1])
+def test_top_slots_returns_the_best_valid_slots_and_the_row_maximum(c, keep):
+  rng = np.random.default_rng(1)
+  values = rng.normal(size=(4, c)).astype(np.float32)
+  valid = rng.random((4, c)) < 0.7
+  values[0, 1] = 50.0  # the kept slot is the row maximum
+  valid[0, 1] = True
+  valid[2, 5] = False
+  values[2, 5] = 99.0  # an invalid maximum is no maximum
+  index, row_max = jax.jit(lambda v, ok: beam_search._top_slots(v, ok, 6, keep))(values, valid)
+  masked = np.where(valid, values, -np.inf)
+  np.testing.assert_array_equal(row_max, masked.max(axis=-1, keepdims=True))
+  ranked = masked.copy()
+  if keep is not None:
+    ranked[:, keep] = -np.inf
+  want = np.sort(np.argsort(-ranked, axis=-1, kind="stable")[:, :6], axis=-1)
+  if keep is not None:
+    want = np.sort(np.concatenate([want, np.full((4, 1), keep)], -1), axis=-1)
+  np.testing.assert_array_equal(index, want)
 
 
 def test_merge_keeps_best_and_prefers_held_on_ties():

@@ -216,6 +216,7 @@ def test_beam_slot_cache_equals_a_reordered_cache(model_and_params, jitted):
   slots = slots_init(params, encoded, enc, length, beams)
   layer = slots["decoder"]["layers_2"]["self_attention"]
   assert layer["cached_key"].shape == (3, 4, 16, length * beams)  # [B, H, d_kv, L * n]
+  assert layer["cached_value"].shape == (3, 4, length * beams, 16)  # [B, H, L * n, d_kv]
   assert slots["decoder"]["kv_beam"].shape == (3, length)
   reference = beam_search.expand_cache(jitted.init_cache(params, encoded, enc, length), beams)
   keep = network.BEAM_SLOT_PER_QUERY_CACHE_KEYS

@@ -275,27 +275,33 @@ def _top_k(x: Array, k: int) -> Tuple[Array, Array]:
 _CHUNK = 32
 
 
-def _top_k_wide(x: Array, k: int, chunk: int = _CHUNK) -> Array:
-  """Indices [R, k] of the top k of each row of x [R, C], wide rows (C >> k).
+def _top_k_wide(x: Array, k: int, chunk: int = _CHUNK) -> Tuple[Array, Array]:
+  """(indices [R, k] of the top k of each row of x [R, C], row maxima [R, 1]),
+  for wide rows (C >> k).
 
   Exact, with `lax.top_k`'s order and ties (lower index first): the top k
   entries lie in the k chunks (of 32) with the largest maxima, so the rows are
   cut into chunks, the k best chunks (by their maxima, lower chunk first on
   ties) are kept in their original order, and top-k runs over those k*32
   entries only. XLA:CPU's TopK kernel costs about O(C log k) per row on one
-  thread; the chunk maxima are one vectorised reduction.
+  thread; the chunk maxima are one vectorised reduction, and the row maxima
+  (a log-softmax's shift) come from them instead of another pass over x.
   """
   rows, c = x.shape
   if c < 16 * chunk or k * chunk * 4 > c:
-    return _top_k(x, k)[1]
+    return _top_k(x, k)[1], jnp.max(x, axis=-1, keepdims=True)
   chunks = -(-c // chunk)
   x = jnp.pad(x, ((0, 0), (0, chunks * chunk - c)), constant_values=NEG_INF)
   x = x.reshape(rows, chunks, chunk)
-  _, best = _top_k(jnp.max(x, axis=-1), k)
+  # [R, chunks]; the barrier keeps XLA from folding the row maxima below back
+  # into a second reduction over x.
+  maxima = lax.optimization_barrier(jnp.max(x, axis=-1))
+  _, best = _top_k(maxima, k)
   best = jnp.sort(best, axis=-1)  # [R, k] chunk ids, in order
   kept = jnp.take_along_axis(x, best[..., None], axis=1).reshape(rows, k * chunk)
   _, index = _top_k(kept, k)
-  return best[jnp.arange(rows)[:, None], index // chunk] * chunk + index % chunk
+  index = best[jnp.arange(rows)[:, None], index // chunk] * chunk + index % chunk
+  return index, jnp.max(maxima, axis=-1, keepdims=True)
 
 
 def _merge_hyps(old: _Hyps, seqs: Array, scores: Array, valid: Array, nodes: Array) -> _Hyps:
@@ -345,12 +351,14 @@ class _Scores:
     return jax.tree.map(sel, self, is_leaf=lambda x: x is None)
 
 
-def _normalizer(logits: Array, valid: Optional[Array]) -> Tuple[Array, Array]:
+def _normalizer(logits: Array, valid: Optional[Array],
+                row_max: Optional[Array] = None) -> Tuple[Array, Array]:
   """(shift, log-sum) [R, 1] with log_softmax = logits - shift - log-sum,
-  over all entries (valid None) or the valid ones (shift 0 on empty rows)."""
+  over all entries (valid None) or the valid ones (shift 0 on empty rows);
+  `row_max` [R, 1]: those entries' maxima, if already known."""
   if valid is not None:
     logits = jnp.where(valid, logits, NEG_INF)
-  shift = jnp.max(logits, axis=-1, keepdims=True)
+  shift = jnp.max(logits, axis=-1, keepdims=True) if row_max is None else row_max
   shift = lax.stop_gradient(jnp.where(jnp.isfinite(shift), shift, 0.0))
   return shift, jnp.log(jnp.sum(jnp.exp(logits - shift), axis=-1, keepdims=True))
 
@@ -373,20 +381,21 @@ def _candidate_slots(cfg: _Config, trie) -> Optional[int]:
 
 
 def _top_slots(values: Array, valid: Optional[Array], m: Optional[int],
-               keep: Optional[int]) -> Optional[Array]:
-  """Indices [R, m (+1)] of each row's m best valid slots (plus slot `keep`),
-  in increasing slot order; None if every slot is kept anyway."""
+               keep: Optional[int]) -> Tuple[Optional[Array], Array]:
+  """(indices [R, m (+1)] of each row's m best valid slots (plus slot `keep`),
+  in increasing slot order, or None if every slot is kept anyway; each row's
+  maximum over its valid slots [R, 1], -inf on empty rows)."""
   c = values.shape[-1]
-  if m is None or m + (keep is not None) >= c:
-    return None
   if valid is not None:
     values = jnp.where(valid, values, NEG_INF)
-  if keep is not None:
-    values = values.at[:, keep].set(NEG_INF)
-  index = _top_k_wide(values, m)
+  if m is None or m + (keep is not None) >= c:
+    return None, jnp.max(values, axis=-1, keepdims=True)
+  ranked = values if keep is None else values.at[:, keep].set(NEG_INF)
+  index, row_max = _top_k_wide(ranked, m)
   if keep is not None:
     index = jnp.concatenate([index, jnp.full((values.shape[0], 1), keep, index.dtype)], -1)
-  return jnp.sort(index, axis=-1)
+    row_max = jnp.maximum(row_max, values[:, keep, None])
+  return jnp.sort(index, axis=-1), row_max
 
 
 def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
@@ -411,8 +420,11 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
 
   def finish(logits, valid, shift, norm, token, node=None, keep=None,
              window=(None, None)) -> _Scores:
-    """Log-probs of the kept slots of `logits` [R, C]; token None: slot = token."""
-    index = _top_slots(logits, valid, m, keep)
+    """Log-probs of the kept slots of `logits` [R, C]; token None: slot = token;
+    shift None: log-softmax over `logits`' valid slots."""
+    index, row_max = _top_slots(logits, valid, m, keep)
+    if shift is None:  # the shift is the row maximum the selection found
+      shift, norm = _normalizer(logits, valid, row_max)
     if index is not None:
       take = lambda x: None if x is None else jnp.take_along_axis(x, index, axis=-1)
       logits, valid, node = take(logits), take(valid), take(node)
@@ -427,9 +439,8 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
 
   if trie is None:
     logits, new_cache = call()
-    shift, norm = _normalizer(logits, None)
     keep = cfg.eos_id if cfg.distinct else None
-    return finish(logits, None, shift, norm, None, keep=keep), new_cache
+    return finish(logits, None, None, None, None, keep=keep), new_cache
 
   # At least 2 slots, so that a group always has 2K candidates (extra slots: -inf).
   width = max(2, trie.root_degree if first else trie.max_degree)
@@ -451,15 +462,14 @@ def _next_token_scores(state: _State, tokens_to_logits, cfg: _Config,
     logits, new_cache = call(depth_tokens[None, :depth_width])  # [R, Wd]
     ranks = prefix_trie.children_ranks(trie, nodes, width)
     logits = jnp.take_along_axis(logits, ranks, axis=-1)
-    shift, norm = _normalizer(logits, win_valid)
+    shift, norm = None, None  # over the window's legal tokens
   elif cfg.lm_head == "candidates" and width <= trie.vocab_size // 4:
     logits, new_cache = call(win_tok)  # [R, W]: each row's legal tokens' logits
-    shift, norm = _normalizer(logits, win_valid)
+    shift, norm = None, None
   else:  # dense LM head (or a window too wide for gathering LM-head rows)
     logits, new_cache = call()
-    vocab_norm = None if legal else _normalizer(logits, None)
+    shift, norm = (None, None) if legal else _normalizer(logits, None)
     logits = jnp.take_along_axis(logits, win_tok, axis=-1)
-    shift, norm = _normalizer(logits, win_valid) if legal else vocab_norm
   return finish(logits, win_valid, shift, norm, win_tok, win_node, window=window), new_cache
 
 

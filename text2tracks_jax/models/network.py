@@ -62,8 +62,9 @@ per_query_cache_keys=PER_QUERY_CACHE_KEYS)`).
 A beam-slot cache (`init_cache(..., num_beams=n)`, for beam search) goes one
 step further: the self-attention keys/values are never reordered either::
 
-  cache/decoder/kv_beam                                       [B(*n), L_max] int32
-  cache/decoder/layers_{i}/self_attention/cached_{key,value}  [B, H, d_kv, L_max * n]
+  cache/decoder/kv_beam                                  [B(*n), L_max] int32
+  cache/decoder/layers_{i}/self_attention/cached_key     [B, H, d_kv, L_max * n]
+  cache/decoder/layers_{i}/self_attention/cached_value   [B, H, L_max * n, d_kv]
 
 Each query has n slots; a step's row b*n + i writes its key/value into slot
 i at the current position, and `kv_beam[r, s]` names the slot that holds
@@ -225,34 +226,40 @@ def _write_cache(cache: Array, new: Array, index: Array) -> Array:
   return lax.dynamic_update_slice(cache, new.astype(cache.dtype), (0, 0, index, 0))
 
 
-def _write_beam_slots(cache: Array, new: Array, index: Array, slots: int) -> Array:
-  """Beam-slot cache [Bq, H, d_kv, L * n] (n = `slots`) with one step's new
-  [Bq * m, H, 1, d_kv] (row b*m + i, m <= n) written into slot i of query b
-  at position `index`: column index * n + i."""
-  bq, heads, d_kv, _ = cache.shape
-  m = new.shape[0] // bq
+def _write_beam_slots(cache: Array, new: Array, index: Array, slots: int, axis: int) -> Array:
+  """Beam-slot cache with its flat slot axis (L * n, n = `slots`) at `axis`:
+  keys [Bq, H, d_kv, L * n] (axis 3) or values [Bq, H, L * n, d_kv] (axis 2),
+  with one step's new [Bq * m, H, 1, d_kv] (row b*m + i, m <= n) written into
+  slot i of query b at position `index`: flat slot index * n + i."""
+  bq, heads = cache.shape[:2]
+  m, d_kv = new.shape[0] // bq, new.shape[-1]
   if new.shape[2] != 1:
     raise ValueError(f"a beam-slot cache is stepped one position at a time, not {new.shape[2]}")
-  new = new.reshape(bq, m, heads, d_kv).transpose(0, 2, 3, 1)  # [Bq, H, d_kv, m]
-  return lax.dynamic_update_slice(cache, new.astype(cache.dtype), (0, 0, 0, index * slots))
+  new = new.reshape(bq, m, heads, d_kv)
+  new = new.transpose((0, 2, 3, 1) if axis == 3 else (0, 2, 1, 3))
+  start = [0, 0, 0, 0]
+  start[axis] = index * slots
+  return lax.dynamic_update_slice(cache, new.astype(cache.dtype), start)
 
 
 def _beam_slot_attention(q: Array, k: Array, v: Array, bias: Array, kv_beam: Array,
                          dtype) -> Array:
   """Self-attention of beams over a beam-slot cache, without reordering it.
 
-  q [Bq * m, 1, H, d_kv] (m beam rows per query); k, v [Bq, H, d_kv, L * n];
-  bias [1, H, 1, L] (relative position + causal); kv_beam [Bq * m, L]: row
+  q [Bq * m, 1, H, d_kv] (m beam rows per query); k [Bq, H, d_kv, L * n],
+  v [Bq, H, L * n, d_kv]; bias [1, H, 1, L] (relative position + causal); kv_beam [Bq * m, L]: row
   r's key/value at position s is in slot kv_beam[r, s] of its query. The m
   beams of a query attend to all L * n columns of that query in one batched
   matmul; columns of another beam's slot get MASK_BIAS, so each softmax is
   over the row's own history (the same terms as a reordered cache's).
   -> [Bq * m, 1, H, d_kv].
 
-  The layout ([.., d_kv, L * n]: d_kv before the flat slot axis) is the
-  one XLA's CPU matmuls take both contractions in (stored [.., n, L, d_kv],
-  XLA transposed the whole cache for every matmul), and a step writes m
-  adjacent columns per (query, head, d_kv) row: no step copies the cache.
+  The layouts are the ones XLA's CPU matmuls take as stored (keys [.., n, L,
+  d_kv]: XLA transposed the whole cache for every matmul), each step writes
+  m adjacent slots in place, and the weighted sum of values is a
+  [m, L * n] x [L * n, d_kv] matmul per (query, head): with the values
+  stored [.., d_kv, L * n] it was [d_kv, L * n] x [L * n, m], an output m
+  wide, about twice as slow (BENCHMARKS.md).
   """
   bq, heads, d_kv, columns = k.shape
   rows = q.shape[0]
@@ -265,8 +272,8 @@ def _beam_slot_attention(q: Array, k: Array, v: Array, bias: Array, kv_beam: Arr
   position_bias = jnp.broadcast_to(bias[..., None], bias.shape + (n,)).reshape(
       bias.shape[:3] + (columns,))  # [1, H, 1, L * n]
   weights = jax.nn.softmax(logits + position_bias + mask, axis=-1)
-  out = jnp.einsum("bhqk,bhdk->bqhd", weights.astype(dtype), v.astype(dtype))
-  return out.reshape(rows, 1, heads, d_kv)
+  out = jnp.einsum("bhqk,bhkd->bhqd", weights.astype(dtype), v.astype(dtype))
+  return jnp.swapaxes(out, 1, 2).reshape(rows, 1, heads, d_kv)
 
 
 class MultiHeadAttention(nn.Module):
@@ -294,7 +301,8 @@ class MultiHeadAttention(nn.Module):
         (Tk = cache length, future slots masked by `bias`); cross-attention
         reuses its cached keys/values and ignores `inputs_kv`.
       kv_beam, num_beams: beam-slot self-attention cache (module docstring):
-        `num_beams` when creating it ([B, H, d_kv, Tk * n]); when stepping it,
+        `num_beams` when creating it (keys [B, H, d_kv, Tk * n], values
+        [B, H, Tk * n, d_kv]); when stepping it,
         `kv_beam` [B * m, Tk] int (m beam rows per query at this step), the
         slot that holds each row's key/value at each position (this step's
         slots already written).
@@ -335,17 +343,22 @@ class MultiHeadAttention(nn.Module):
           self.put_variable("cache", "cached_value", v)
         else:
           initialized = self.has_variable("cache", "cached_key")
-          shape = k.shape if num_beams is None else k.shape[:2] + (d_kv, k.shape[2] * num_beams)
-          cached_key = self.variable("cache", "cached_key", jnp.zeros, shape, k.dtype)
-          cached_value = self.variable("cache", "cached_value", jnp.zeros, shape, v.dtype)
+          if num_beams is None:
+            key_shape = value_shape = k.shape
+          else:
+            key_shape = k.shape[:2] + (d_kv, k.shape[2] * num_beams)
+            value_shape = k.shape[:2] + (k.shape[2] * num_beams, d_kv)
+          cached_key = self.variable("cache", "cached_key", jnp.zeros, key_shape, k.dtype)
+          cached_value = self.variable("cache", "cached_value", jnp.zeros, value_shape, v.dtype)
           if initialized:
             if kv_beam is None:
-              write = _write_cache
+              write_key = write_value = _write_cache
             else:
-              write = functools.partial(_write_beam_slots,
-                                        slots=cached_key.value.shape[3] // kv_beam.shape[1])
-            k = write(cached_key.value, k, cache_index)
-            v = write(cached_value.value, v, cache_index)
+              write_key, write_value = (functools.partial(
+                  _write_beam_slots, slots=cached_key.value.shape[3] // kv_beam.shape[1],
+                  axis=axis) for axis in (3, 2))
+            k = write_key(cached_key.value, k, cache_index)
+            v = write_value(cached_value.value, v, cache_index)
             cached_key.value, cached_value.value = k, v
             beam_slots = kv_beam is not None
 
@@ -364,7 +377,14 @@ class MultiHeadAttention(nn.Module):
       logits = jnp.einsum(f"bqhd,{kv_axes}->bhqk", q, k, preferred_element_type=jnp.float32)
       weights = jax.nn.softmax(logits + bias, axis=-1)
       weights = nn.Dropout(cfg.dropout_rate)(weights, deterministic=not enable_dropout)
-      out = jnp.einsum(f"bhqk,{kv_axes}->bqhd", weights.astype(dtype), v.astype(dtype))
+      if decode:
+        # Heads-first output, then one small transpose: asked for [B, Tq, H,
+        # d_kv] directly, XLA:CPU emits a slow strided dot (0.8 ms against
+        # 0.1 ms for small's cross-attention at 10 beams; BENCHMARKS.md).
+        out = jnp.einsum(f"bhqk,{kv_axes}->bhqd", weights.astype(dtype), v.astype(dtype))
+        out = jnp.swapaxes(out, 1, 2)
+      else:
+        out = jnp.einsum(f"bhqk,{kv_axes}->bqhd", weights.astype(dtype), v.astype(dtype))
     out = out.reshape(inputs_q.shape[:2] + (cfg.inner_dim,))
     out = _dense(cfg.d_model, ("joined_kv", "embed"), dtype, "out")(out)
     return _constrain(out, ("batch", "length", "embed"))
