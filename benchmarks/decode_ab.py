@@ -39,8 +39,9 @@ def export_revision(rev: str, dest: Path) -> str:
   """Extracts `rev`'s package into dest as `t2t_rev_<sha>` (imports rewritten);
   returns that package name. Raises ValueError on an unknown revision."""
   try:
-    sha = subprocess.check_output(["git", "rev-parse", "--verify", "--short=10", f"{rev}^{{commit}}"],
-                                  cwd=bd.ROOT, text=True, stderr=subprocess.DEVNULL).strip()
+    sha = subprocess.check_output(
+        ["git", "rev-parse", "--verify", "--short=10", f"{rev}^{{commit}}"],
+        cwd=bd.ROOT, text=True, stderr=subprocess.DEVNULL).strip()
   except subprocess.CalledProcessError:
     raise ValueError(f"unknown git revision {rev!r}") from None
   name = f"t2t_rev_{sha}"

@@ -246,20 +246,21 @@ def _beam_slot_attention(q: Array, k: Array, v: Array, bias: Array, kv_beam: Arr
                          dtype) -> Array:
   """Self-attention of beams over a beam-slot cache, without reordering it.
 
-  q [Bq * m, 1, H, d_kv] (m beam rows per query); k [Bq, H, d_kv, L * n],
-  v [Bq, H, L * n, d_kv]; bias [1, H, 1, L] (relative position + causal); kv_beam [Bq * m, L]: row
-  r's key/value at position s is in slot kv_beam[r, s] of its query. The m
-  beams of a query attend to all L * n columns of that query in one batched
-  matmul; columns of another beam's slot get MASK_BIAS, so each softmax is
-  over the row's own history (the same terms as a reordered cache's).
-  -> [Bq * m, 1, H, d_kv].
+  q [Bq * m, 1, H, d_kv] (m beam rows per query); k [Bq, H, d_kv, L * n];
+  v [Bq, H, L * n, d_kv]; bias [1, H, 1, L] (relative position + causal);
+  kv_beam [Bq * m, L]: row r's key/value at position s is in slot
+  kv_beam[r, s] of its query. The m beams of a query attend to all L * n
+  columns of that query in one batched matmul; columns of another beam's
+  slot get MASK_BIAS, so each softmax is over the row's own history (the
+  same terms as a reordered cache's). -> [Bq * m, 1, H, d_kv].
 
-  The layouts are the ones XLA's CPU matmuls take as stored (keys [.., n, L,
-  d_kv]: XLA transposed the whole cache for every matmul), each step writes
-  m adjacent slots in place, and the weighted sum of values is a
-  [m, L * n] x [L * n, d_kv] matmul per (query, head): with the values
-  stored [.., d_kv, L * n] it was [d_kv, L * n] x [L * n, m], an output m
-  wide, about twice as slow (BENCHMARKS.md).
+  Keys are stored [.., d_kv, L * n], the operand layout XLA's CPU matmuls
+  take as is (stored [.., n, L, d_kv], XLA transposed the whole cache for
+  every matmul); values [.., L * n, d_kv], so that their weighted sum is an
+  [m, L * n] x [L * n, d_kv] matmul per (query, head), asked for heads first
+  (stored like the keys, it was [d_kv, L * n] x [L * n, m], an output m
+  wide: about twice as slow in a step; BENCHMARKS.md). A step writes m
+  adjacent slots of each in place.
   """
   bq, heads, d_kv, columns = k.shape
   rows = q.shape[0]
