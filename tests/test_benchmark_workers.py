@@ -20,21 +20,23 @@ def test_beam_slot_benchmark_compares_equal_searches(tmp_path):
 
 
 def test_decode_ab_exports_a_revision_that_imports_beside_ours(tmp_path):
-  import importlib  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
   from benchmarks import decode_ab  # pylint: disable=import-outside-toplevel
-  from text2tracks_jax.models import configs  # pylint: disable=import-outside-toplevel
   package = decode_ab.export_revision("HEAD", tmp_path)
   assert package.startswith("t2t_rev_")
   text = (tmp_path / package / "decoding" / "generation.py").read_text()
   assert "text2tracks_jax" not in text and f"from {package}." in text
-  sys.path.insert(0, str(tmp_path))
-  try:
-    model = decode_ab._model_at(package, configs.T5Config(vocab_size=64, d_model=16))
-    assert type(model).__module__ == f"{package}.models.network"
-    assert model.config.vocab_size == 64 and model.config.d_model == 16
-    assert importlib.import_module(f"{package}.decoding.generation").generate
-  finally:
-    sys.path.remove(str(tmp_path))
+  # Imported in a child: a second copy of the package registers its gin
+  # configurables again, which would make short names ambiguous here.
+  check = (f"import sys; sys.path.insert(0, {str(tmp_path)!r}); "
+           "from benchmarks import decode_ab; from text2tracks_jax.models import configs; "
+           f"m = decode_ab._model_at({package!r}, configs.T5Config(vocab_size=64, d_model=16)); "
+           f"assert type(m).__module__ == '{package}.models.network', type(m).__module__; "
+           "assert (m.config.vocab_size, m.config.d_model) == (64, 16); "
+           f"import {package}.decoding.generation as g; assert g.generate")
+  out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                       cwd=decode_ab.bd.ROOT, check=False)
+  assert out.returncode == 0, out.stderr[-2000:]
   with pytest.raises(ValueError, match="unknown git revision"):
     decode_ab.export_revision("no-such-revision", tmp_path)
