@@ -12,7 +12,10 @@ A *run directory* holds a prepared dataset and its ID maps::
 `text2tracks_<dataset>_<strategy>` (dataset = the run directory's name,
 dashes -> underscores) and a mixture `text2tracks_<dataset>` over the
 dataset's strategies (tasks `..._shared` that use one vocabulary holding every
-strategy's tokens, since a mixture needs one vocabulary). Features: `inputs`
+strategy's tokens, since a mixture needs one vocabulary). Where
+all-MiniLM-L6-v2 is installed, `text2tracks_<dataset>_<strategy>_minilm` is the
+same task with queries in MiniLM's WordPiece (`tasks/wordpiece.py`), for a
+model with that pretrained encoder (`T5Config.encoder = "minilm"`). Features: `inputs`
 (the query in `model_input` form) and `targets` (phi(track)), as T5X expects; metric functions
 report hits@10 and friends through the project's scorer.
 """
@@ -29,12 +32,15 @@ import numpy as np
 import seqio
 import tensorflow as tf
 
-from tasks import preprocessors, vocabularies
+from tasks import preprocessors, vocabularies, wordpiece
 from text2tracks_jax.data.dataset import SPLITS, PreparedDataset, normalize_query
 from text2tracks_jax.evaluation import metrics
 from text2tracks_jax.ids.id_map import load_id_map, rank_tracks
 
 DEFAULT_BASE_VOCAB_SIZE = 8000
+# Pretrained encoders (`models.bert.ENCODERS`) whose query-vocabulary task
+# variants `register_run` adds when their files are installed.
+PRETRAINED_ENCODERS = ("minilm",)
 CONTENT_STRATEGIES = ("artist-name-track-name",)
 # task name -> the artifacts it reads ("data", "id_map", "vocabulary" paths),
 # filled by `register_run`: see `task_inputs`.
@@ -62,8 +68,9 @@ def model_input(query: str) -> str:
 
 def task_inputs(name: str) -> dict | None:
   """{"data": RUN/data, "id_map": RUN/ids/<strategy>, "vocabulary": its
-  spiece.model} of a task registered by `register_run` in this process (the
-  `_shared` variants included), or None (a mixture, another project's task)."""
+  spiece.model (+ "input_vocabulary": a pretrained encoder's vocab.txt)} of a
+  task registered by `register_run` in this process (the `_shared` and
+  encoder variants included), or None (a mixture, another project's task)."""
   return _TASK_INPUTS.get(name)
 
 
@@ -73,8 +80,17 @@ def expands(split: str) -> bool:
   return split == "train"
 
 
-def task_name(dataset: str, strategy: str) -> str:
-  return f"text2tracks_{_slug(dataset)}_{_slug(strategy)}"
+def task_name(dataset: str, strategy: str, encoder: str = "t5") -> str:
+  """`text2tracks_<dataset>_<strategy>`; with a pretrained encoder (a
+  `T5Config.encoder` other than "t5"), the variant whose queries are that
+  encoder's WordPiece tokens, `..._<encoder>`."""
+  name = f"text2tracks_{_slug(dataset)}_{_slug(strategy)}"
+  return name if encoder == "t5" else f"{name}_{_slug(encoder)}"
+
+
+# Task-name suffixes of the variants `register_run` adds to a strategy's task:
+# one vocabulary for a mixture, and a pretrained encoder's query vocabulary.
+VARIANT_SUFFIXES = ("_shared",) + tuple(f"_{e}" for e in PRETRAINED_ENCODERS)
 
 
 def _slug(name: str) -> str:
@@ -199,6 +215,13 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
       _register_task(task, source, id_map, model_path)
       _TASK_INPUTS[task] = {"data": run_dir / "data", "id_map": id_dir,
                             "vocabulary": Path(model_path)}
+    for encoder in PRETRAINED_ENCODERS:
+      words = _encoder_vocab_file(encoder)
+      if words is not None:
+        task = task_name(dataset, id_map.strategy, encoder)
+        _register_task(task, source, id_map, model, wordpiece.WordPieceVocabulary(words))
+        _TASK_INPUTS[task] = {"data": run_dir / "data", "id_map": id_dir,
+                              "vocabulary": Path(model), "input_vocabulary": words}
     names.append(name)
     shared.append(f"{name}_shared")
   seqio.MixtureRegistry.remove(f"text2tracks_{_slug(dataset)}")
@@ -206,7 +229,21 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
   return names
 
 
-def _register_task(name, source, id_map, model_path):
+def _encoder_vocab_file(encoder: str) -> Path | None:
+  """The WordPiece vocab.txt of pretrained encoder `encoder`, or None when its
+  package is not installed (its tasks are then not registered)."""
+  if encoder != "minilm":
+    raise ValueError(f"no vocabulary known for pretrained encoder {encoder!r}")
+  # lazy: ids.embeddings imports gensim
+  from text2tracks_jax.ids import embeddings  # pylint: disable=import-outside-toplevel
+  try:
+    path = embeddings.default_model_path() / "vocab.txt"
+  except ImportError:
+    return None
+  return path if path.exists() else None
+
+
+def _register_task(name, source, id_map, model_path, input_vocab=None):
   table_items = dict(id_map.track_to_id)
   id_to_tracks = {k: list(v) for k, v in id_map.id_to_tracks.items()}
   seqio.TaskRegistry.remove(name)
@@ -220,7 +257,8 @@ def _register_task(name, source, id_map, model_path):
           seqio.preprocessors.append_eos_after_trim,
       ],
       output_features={
-          "inputs": seqio.Feature(vocabularies.input_vocabulary(model_path), add_eos=True),
+          "inputs": seqio.Feature(input_vocab or vocabularies.input_vocabulary(model_path),
+                                  add_eos=True),
           "targets": seqio.Feature(vocabularies.target_vocabulary(model_path), add_eos=True),
       },
       postprocess_fn=functools.partial(postprocess, id_to_tracks=id_to_tracks),
@@ -250,7 +288,7 @@ def id_map_dir(run_dir, name: str) -> Path | None:
   """RUN/ids/<strategy> of task `name` (`_shared` included), or None (a
   mixture, or a task of another run)."""
   run_dir = Path(run_dir)
-  base = name[:-len("_shared")] if name.endswith("_shared") else name
+  base = next((name[:-len(s)] for s in VARIANT_SUFFIXES if name.endswith(s)), name)
   return next((p.parent for p in sorted((run_dir / "ids").glob("*/manifest.json"))
                if task_name(run_dir.name, p.parent.name) == base), None)
 

@@ -244,12 +244,23 @@ def _train(wd: Path, model: str, overrides: dict):
   import tasks  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.serving import validation  # pylint: disable=import-outside-toplevel
   from text2tracks_jax.training import train as train_lib  # pylint: disable=import-outside-toplevel
-  task = tasks.task_name(wd.name, model.split("+")[0])
+  task = tasks.task_name(wd.name, model.split("+")[0], _encoder(overrides))
   info = train_lib.train(workdir=str(wd / "train" / model), task=task, run_dir=str(wd),
                          make_eval_fn=validation.make_eval_fn, **overrides)
   keep = ("task", "examples", "total_steps", "batch_size", "num_params", "inputs_length",
           "targets_length")
   return {k: info[k] for k in keep}
+
+
+def _encoder(overrides: dict) -> str:
+  """The encoder of a model trained with `overrides` (`T5Config.encoder`):
+  its `model_overrides`, else the one bound for the model config
+  (`configs.get_config.encoder`, as gin_configs/models/minilm_t5.gin sets it)."""
+  encoder = (overrides.get("model_overrides") or {}).get("encoder")
+  if encoder is None:
+    from text2tracks_jax.models import configs  # pylint: disable=import-outside-toplevel  # lazy: JAX
+    encoder = gin.get_bindings(configs.get_config).get("encoder", "t5")
+  return encoder
 
 
 def _infer_settings(split, overrides: dict, ensemble: Optional[list] = None) -> dict:

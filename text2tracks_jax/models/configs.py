@@ -25,6 +25,8 @@ from typing import Tuple
 
 import jax.numpy as jnp
 
+from text2tracks_jax.models import bert
+
 REMAT_POLICIES = ("none", "full", "dots")
 SIZES = ("tiny", "small", "base", "large", "xl")
 
@@ -54,6 +56,14 @@ class T5Config:
     remat_policy: rematerialisation of each layer in the backward pass:
       "none", "full" (recompute everything) or "dots" (save matmul outputs
       without batch dims, jax.checkpoint_policies.dots_with_no_batch_dims_saveable).
+    encoder: "t5" (the T5 encoder, sharing the token embedding) or the name of
+      a pretrained BERT encoder (`bert.ENCODERS`: "minilm"), warm-started from
+      its checkpoint and projected to d_model (Rothe et al. 2020). Its tasks
+      read queries with the encoder's WordPiece (`tasks.task_name(...,
+      encoder=...)`); the num_encoder_layers / d_kv / num_heads / d_ff fields
+      then describe the decoder only.
+    frozen_encoder_layers: with a pretrained encoder, its embeddings and
+      first k layers are not trained (k >= its depth: the whole encoder).
   """
   vocab_size: int = 32128
   d_model: int = 512
@@ -70,6 +80,8 @@ class T5Config:
   float32_logits: bool = True
   dropout_broadcast_dims: Tuple[int, ...] = ()
   remat_policy: str = "none"
+  encoder: str = "t5"
+  frozen_encoder_layers: int = 0
 
   def __post_init__(self):
     if self.dtype not in ("float32", "bfloat16"):
@@ -77,6 +89,12 @@ class T5Config:
     if self.remat_policy not in REMAT_POLICIES:
       raise ValueError(f"T5Config.remat_policy must be one of {REMAT_POLICIES}, "
                        f"got {self.remat_policy!r}")
+    if self.encoder != "t5" and self.encoder not in bert.ENCODERS:
+      raise ValueError(f"T5Config.encoder must be 't5' or one of {sorted(bert.ENCODERS)}, "
+                       f"got {self.encoder!r}")
+    if self.frozen_encoder_layers < 0:
+      raise ValueError("T5Config.frozen_encoder_layers must be >= 0, got "
+                       f"{self.frozen_encoder_layers}")
     for name in ("vocab_size", "d_model", "d_kv", "d_ff", "num_heads",
                  "num_encoder_layers", "num_decoder_layers"):
       if int(getattr(self, name)) <= 0:

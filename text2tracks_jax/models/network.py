@@ -87,6 +87,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from text2tracks_jax.models import bert
 from text2tracks_jax.models.configs import T5Config
 
 Array = jax.Array
@@ -569,6 +570,59 @@ class Encoder(nn.Module):
     return _dropout(cfg)(x, deterministic=deterministic)
 
 
+class PretrainedEncoder(nn.Module):
+  """A pretrained BERT (`bert.BertEncoder`, `config.encoder`) projected to
+  d_model and RMS-normed, so the T5 decoder attends to it as to its own
+  encoder. Parameters: encoder/bert/..., encoder/projection/kernel [hidden,
+  embed], encoder/encoder_norm/scale [embed]."""
+  config: T5Config
+
+  @nn.compact
+  def __call__(self, encoder_input_tokens: Array, enable_dropout: bool = False,
+               frozen_states: Optional[Array] = None, frozen_only: bool = False) -> Array:
+    """[B, S] WordPiece ids (0 = [PAD]) -> [B, S, D]; `frozen_states` /
+    `frozen_only`: see `bert.BertEncoder` (`frozen_only` returns the frozen
+    part's [B, S, hidden] output)."""
+    cfg = self.config
+    x = bert.BertEncoder(bert.encoder_config(cfg.encoder), cfg.frozen_encoder_layers,
+                         cfg.dropout_rate, cfg.activation_dtype, name="bert")(
+                             encoder_input_tokens, enable_dropout, frozen_states, frozen_only)
+    if frozen_only:
+      return x
+    x = _dense(cfg.d_model, ("mlp", "embed"), cfg.activation_dtype, "projection")(x)
+    x = RMSNorm(cfg.layer_norm_epsilon, cfg.activation_dtype, name="encoder_norm")(x)
+    x = _constrain(x, ("batch", "length", "embed"))
+    return _dropout(cfg)(x, deterministic=not enable_dropout)
+
+
+def trainable_mask(config: T5Config, params: PyTree) -> PyTree:
+  """Same tree as `params`, True where a leaf is trained: all but the frozen
+  part of a pretrained encoder (`config.frozen_encoder_layers`)."""
+  def keep(path, _):
+    keys = tuple(getattr(k, "key", getattr(k, "name", None)) for k in path)
+    if config.encoder == "t5" or keys[:2] != ("encoder", "bert"):
+      return True
+    return bert.trainable(keys[2:], config.frozen_encoder_layers)
+  return jax.tree_util.tree_map_with_path(keep, params)
+
+
+def warm_start(config: T5Config, params: PyTree, checkpoint: Optional[str] = None) -> PyTree:
+  """`params` with the pretrained encoder's weights (`bert.load_checkpoint`)
+  in place of their random initialisation; a T5 encoder is left as it is."""
+  if config.encoder == "t5":
+    return params
+  pretrained = bert.load_checkpoint(config.encoder, checkpoint)
+  current = params["encoder"]["bert"]
+  if jax.tree.structure(current) != jax.tree.structure(pretrained):
+    raise ValueError(f"the {config.encoder} checkpoint's parameter tree differs from the model's")
+  for a, b in zip(jax.tree.leaves(current), jax.tree.leaves(pretrained)):
+    if a.shape != b.shape:
+      raise ValueError(f"the {config.encoder} checkpoint has a {b.shape} tensor where the "
+                       f"model has {a.shape}")
+  encoder = {**params["encoder"], "bert": jax.tree.map(jnp.asarray, pretrained)}
+  return {**params, "encoder": encoder}
+
+
 class Decoder(nn.Module):
   """Token embedding, decoder layers, final RMS norm, LM head."""
   config: T5Config
@@ -675,16 +729,29 @@ class T5Model(nn.Module):
     self.token_embedder = nn.Embed(
         cfg.vocab_size, cfg.d_model, dtype=cfg.activation_dtype, param_dtype=jnp.float32,
         embedding_init=_partitioned(_embedding_init, ("vocab", "embed")))
-    self.encoder = Encoder(cfg, self.token_embedder)
+    if cfg.encoder == "t5":
+      self.encoder = Encoder(cfg, self.token_embedder)
+    else:
+      self.encoder = PretrainedEncoder(cfg)
     self.decoder = Decoder(cfg, self.token_embedder)
 
-  def encode(self, encoder_input_tokens: Array, enable_dropout: bool = True) -> Array:
+  def encode(self, encoder_input_tokens: Array, enable_dropout: bool = True,
+             frozen_states: Optional[Array] = None) -> Array:
     """encoder_input_tokens [B, S] int (0 = padding) -> encoded [B, S, D].
 
     Outputs at padded positions are computed like HF's (they attend to the
-    real tokens) and are never attended to.
+    real tokens) and are never attended to. `frozen_states`: a pretrained
+    encoder's frozen-part output for these tokens (`frozen_encoder_states`),
+    so that only its trained part runs.
     """
+    if frozen_states is not None:
+      return self.encoder(encoder_input_tokens, enable_dropout, frozen_states)
     return self.encoder(encoder_input_tokens, enable_dropout)
+
+  def frozen_encoder_states(self, encoder_input_tokens: Array) -> Array:
+    """[B, S] -> [B, S, hidden]: the output of a pretrained encoder's frozen
+    layers (`config.frozen_encoder_layers` > 0), which no step changes."""
+    return self.encoder(encoder_input_tokens, False, None, True)
 
   def decode(self, encoded: Optional[Array], encoder_input_tokens: Optional[Array],
              decoder_input_tokens: Array, decoder_target_tokens: Optional[Array] = None,

@@ -118,7 +118,8 @@ class Recommender:
         batch_sharding=partitioning.batch_sharding(mesh))
 
   def encode_queries(self, queries, warn_truncated: bool = True) -> np.ndarray:
-    """[B, inputs_length] int32 query tokens (EOS appended): one shape, one compile.
+    """[B, inputs_length] int32 query tokens (the input vocabulary's EOS
+    appended, as the task's `add_eos`): one shape, one compile.
 
     A prompt longer than `inputs_length` is cut, with a logged warning unless
     `warn_truncated=False` (callers that encode the same prompts again).
@@ -133,7 +134,7 @@ class Recommender:
           logger.warning(f"prompt of {len(ids)} tokens truncated to {self.inputs_length - 1}: "
                          f"{q[:60]!r}")
         ids = ids[:self.inputs_length - 1]
-      rows.append(ids + [1])
+      rows.append(ids + [self.input_vocab.eos_id])
     out = np.zeros((len(rows), self.inputs_length), np.int32)
     for i, r in enumerate(rows):
       out[i, :len(r)] = r

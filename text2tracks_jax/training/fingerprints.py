@@ -8,6 +8,8 @@ path:
   id_map       the task's ID map (from its manifest: the hashes of the map
                itself, track -> ID, ID -> tracks and the new tokens)
   vocabulary   the task's SentencePiece model (the file's hash)
+  input_vocabulary  the query vocabulary where it is not that model (a
+               pretrained encoder's WordPiece vocab.txt; the file's hash)
 
 `check_inputs` recomputes them: `infer`, `recommend` and the experiment
 runner refuse a model whose inputs changed since it was trained (an ID map
@@ -31,7 +33,8 @@ from text2tracks_jax.data import outputs
 from text2tracks_jax.data.errors import InputError, SettingsError
 
 TRAIN_CONFIG = "train_config.json"
-LABELS = {"data": "prepared dataset", "id_map": "ID map", "vocabulary": "vocabulary"}
+LABELS = {"data": "prepared dataset", "id_map": "ID map", "vocabulary": "vocabulary",
+          "input_vocabulary": "input vocabulary"}
 # The files of an ID map that decide what a generated ID means (stats.json
 # holds timings and differs on every build).
 ID_MAP_FILES = ("id_map.parquet", "id_to_tracks.parquet", "new_tokens.json")
@@ -54,7 +57,7 @@ def sha256(name: str, path) -> str:
   if name == "id_map":
     files = _manifest(path)["files"]
     return _digest({f: files[f] for f in ID_MAP_FILES if f in files})
-  if name == "vocabulary":
+  if name in ("vocabulary", "input_vocabulary"):
     return outputs.file_sha256(path)
   raise ValueError(f"unknown input {name!r}; expected one of {sorted(LABELS)}")
 

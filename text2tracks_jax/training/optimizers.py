@@ -7,6 +7,7 @@ default) is selectable: `create_optimizer.name = "adafactor"`.
 from __future__ import annotations
 
 import gin
+import jax
 import optax
 
 
@@ -57,3 +58,12 @@ def create_optimizer(schedule: optax.Schedule, name: str = "adamw",
   if grad_clip_norm:
     opt = optax.chain(optax.clip_by_global_norm(grad_clip_norm), opt)
   return opt
+
+
+def freeze(optimizer: optax.GradientTransformation, trainable_mask
+           ) -> optax.GradientTransformation:
+  """`optimizer` on the leaves where `trainable_mask` (a tree of bools like the
+  params) is True; the others get zero updates and no optimizer state (a
+  frozen pretrained encoder costs the optimizer nothing)."""
+  labels = jax.tree.map(lambda t: "trained" if t else "frozen", trainable_mask)
+  return optax.multi_transform({"trained": optimizer, "frozen": optax.set_to_zero()}, labels)

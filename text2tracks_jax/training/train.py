@@ -130,6 +130,7 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
   elif base_spm:
     raise ValueError("base_spm needs run_dir (the vocabulary is pinned to the run)")
   _check_task(task, run_dir, registered)
+  _check_encoder(task, model_config, pretrained, input_token_dropout)
   # Rows for every token of the task's vocabulary, padded to a multiple of 128.
   model_config = dataclasses.replace(model_config, vocab_size=_round_up(_task_vocab_size(task)))
   inputs = _input_fingerprints(run_dir, task)
@@ -148,6 +149,9 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
                                                warmup_steps=warmup_steps, decay=decay)
   optimizer = optimizers.create_optimizer(schedule)
   model = network.T5Model(model_config)
+  if model_config.encoder != "t5" and model_config.frozen_encoder_layers:
+    optimizer = optimizers.freeze(optimizer, network.trainable_mask(
+        model_config, network.abstract_params(model)))
   trie = None
   if trie_loss:
     if not run_dir:
@@ -156,6 +160,8 @@ def train(workdir: str = gin.REQUIRED, task: str = gin.REQUIRED,
     sequences = tasks.id_token_sequences(run_dir, task)[3]
     trie = prefix_trie.build_trie(sequences, eos_id=1, vocab_size=model_config.vocab_size)
   init_params = _pretrained_params(pretrained, model_config, seed) if pretrained else None
+  if model_config.encoder != "t5":  # Rothe et al.: the pretrained encoder, a new decoder
+    init_params = network.warm_start(model_config, network.init_params(model, jax.random.key(seed)))
   writer = _metric_writer(workdir)
   info = {"task": task, "run_dir": str(Path(run_dir).absolute()) if run_dir else None,
           "examples": pairs, "query_groups": len(examples) if group_targets else None,
@@ -268,6 +274,30 @@ def _check_task(task: str, run_dir, registered):
                   + (", ".join(registered) or "none (build an ID map first)"))
 
 
+def _check_encoder(task: str, config: configs.T5Config, pretrained, input_token_dropout):
+  """`FlagError` if the task's query vocabulary is not the one the model's
+  encoder reads (a pretrained encoder reads its WordPiece: the task
+  `tasks.task_name(..., encoder=...)`), or a setting does not apply to it."""
+  import seqio  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
+  from tasks import wordpiece  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
+  words = isinstance(seqio.get_mixture_or_task(task).output_features["inputs"].vocabulary,
+                     wordpiece.WordPieceVocabulary)
+  if config.encoder == "t5" and words:
+    raise FlagError(f"train.task: {task} reads queries as WordPiece tokens for a pretrained "
+                    "encoder; the model's encoder is T5's (include gin_configs/models/"
+                    "minilm_t5.gin, or train the task without the encoder suffix)")
+  if config.encoder != "t5":
+    if not words:
+      raise FlagError(f"train.task: the model's encoder is {config.encoder!r}, which reads "
+                      f"its own WordPiece tokens: train the task {task}_{config.encoder}")
+    if pretrained:
+      raise FlagError(f"train.pretrained: a T5 checkpoint, but the encoder is "
+                      f"{config.encoder!r} (warm-started from its own checkpoint)")
+    if input_token_dropout:
+      raise FlagError("train.input_token_dropout: not supported with a pretrained encoder "
+                      "(it would drop its [CLS]/[SEP] tokens)")
+
+
 def _input_fingerprints(run_dir, task: str) -> dict:
   """The fingerprints of the data, ID map and vocabulary `task` trains on."""
   import seqio  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
@@ -275,8 +305,10 @@ def _input_fingerprints(run_dir, task: str) -> dict:
   if not run_dir:
     return fingerprints.record(vocabulary=vocabulary.sentencepiece_model_file)
   import tasks  # pylint: disable=import-outside-toplevel  # lazy: TensorFlow
+  words = (tasks.task_inputs(task) or {}).get("input_vocabulary")
   return fingerprints.record(data=Path(run_dir) / "data", id_map=tasks.id_map_dir(run_dir, task),
-                             vocabulary=vocabulary.sentencepiece_model_file)
+                             vocabulary=vocabulary.sentencepiece_model_file,
+                             input_vocabulary=words)
 
 
 def _local_or_none(path: epath.Path):

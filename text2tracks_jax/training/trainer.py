@@ -25,6 +25,7 @@ from flax import linen as nn
 
 from text2tracks_jax.ids import prefix_trie
 from text2tracks_jax.models import network, partitioning
+from text2tracks_jax.training import encoder_cache
 from text2tracks_jax.training.checkpoints import Checkpointer, abstract_like
 from text2tracks_jax.training.input_pipeline import BatchIterator, TokenizedExamples
 
@@ -233,6 +234,7 @@ class Trainer:
                                   inputs.shape)
       inputs = jnp.where(drop & (inputs != EOS_ID), 0, inputs)  # 0 = padding, masked out
     encoded = model.apply({"params": params}, inputs, enable_dropout=enable_dropout,
+                          frozen_states=batch.get("encoder_states"),
                           rngs={"dropout": enc_rng}, method=network.T5Model.encode)
     if targets.ndim == 3:  # query-grouped [B, K, T]: each encoding serves K targets
       k = targets.shape[1]
@@ -332,14 +334,19 @@ class Trainer:
                        jax.process_count())
     data_meta = {"seed": cfg.seed, "batch_size": cfg.batch_size, "num_examples": len(examples)}
     state, start = self.restore_or_init(data_meta)
+    cache = None
+    if start < total_steps and encoder_cache.applies(self.model.config):
+      cache = encoder_cache.EncoderStateCache(self.model, state["params"], examples.inputs)
     progress = _Progress(start, total_steps, cfg.batch_size)
     pending = None
     if start < total_steps:
       logger.info("compiling the train step (the first step includes it)...")
     with self.mesh:
       for step in range(start, total_steps):
-        state, metrics = self._step_fn(state, self._global_batch(it.local_batch(step)),
-                                       self._trie_data)
+        batch = it.local_batch(step)
+        if cache is not None:  # the frozen encoder layers' output, computed once per query
+          batch["encoder_states"] = cache.states_for(batch["encoder_input_tokens"])
+        state, metrics = self._step_fn(state, self._global_batch(batch), self._trie_data)
         if step == start:
           logger.info(f"first step (compilation included) took {time.time() - progress.t0:.1f}s")
         if pending is not None:
