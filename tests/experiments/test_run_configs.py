@@ -42,7 +42,8 @@ def test_demo_long_is_the_demo_with_a_longer_regularised_table3_model_and_wider_
     best = gin.get_bindings(runner.run_experiment)["best_train"]
     assert best == {"num_epochs": 10, "input_token_dropout": 0.2,
                     "model_overrides": {"dropout_rate": 0.1}}
-    assert demo[1]["best_train"] == {"num_epochs": 2}
+    assert demo[1]["best_train"] == {  # make demo: the MiniLM encoder, top 2 layers trained
+        "num_epochs": 2, "model_overrides": {"encoder": "minilm", "frozen_encoder_layers": 4}}
     assert gin.get_bindings(runner.run_experiment)["best_seeds"] == 3
     assert "best_seeds" not in demo[1]  # make demo: one model
     from text2tracks_jax.serving import inference  # pylint: disable=import-outside-toplevel

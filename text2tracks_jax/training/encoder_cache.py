@@ -20,6 +20,7 @@ import time
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from text2tracks_jax.models import network
 
@@ -62,4 +63,7 @@ class EncoderStateCache:
 def _frozen_params(params):
   """The parameters the frozen part reads: a pretrained encoder's subtree, on
   one device (a copy of the replicated or sharded values)."""
-  return {"encoder": {"bert": jax.device_get(params["encoder"]["bert"])}}
+  tree = params["encoder"]["bert"]
+  if all(x.is_fully_addressable for x in jax.tree.leaves(tree)):
+    return {"encoder": {"bert": jax.device_get(tree)}}
+  return {"encoder": {"bert": multihost_utils.process_allgather(tree, tiled=True)}}
