@@ -142,6 +142,7 @@ def test_a_huge_beam_finds_the_exact_top_k(model_params, mixed_ids, queries):
 
 class _WordVocab:
   """Words -> token ids in [2, VOCAB) (deterministic), enough for queries."""
+  eos_id = 1  # T5's
 
   def encode(self, text):
     return [2 + sum(map(ord, w)) % (VOCAB - 2) for w in text.split()]

@@ -41,12 +41,16 @@ def test_every_report_is_written(experiment):
   metrics3 = json.loads((experiment / "table3" / "metrics.json").read_text())
   # Table 3 reads the separately trained best model (demo.gin's best_train), named with its
   # budget, and the ensemble of it and a second seed (best_seeds=2), the system shown.
-  single = "text2tracks (semantic-ids-cf, num_epochs=2)"
-  best = "text2tracks (semantic-ids-cf, num_epochs=2, ensemble of 2 seeds)"
+  # demo.gin's model: the MiniLM encoder, top 2 layers trained (its _minilm task).
+  label = ("semantic-ids-cf, model_overrides={'encoder': 'minilm', 'frozen_encoder_layers': 4}, "
+           "num_epochs=2")
+  single = f"text2tracks ({label})"
+  best = f"text2tracks ({label}, ensemble of 2 seeds)"
   assert set(metrics3) == {single, best, "popularity", "bm25", "cooccurrence"}
   configs = [json.loads((experiment / "train" / m / "train_config.json").read_text())
              for m in ("semantic-ids-cf+", "semantic-ids-cf+seed1")]
   assert [c["seed"] for c in configs] == [0, 1]
+  assert {c["task"] for c in configs} == {"text2tracks_tinyexp_semantic_ids_cf_minilm"}
   assert configs[0]["total_steps"] == configs[1]["total_steps"]
   summary = json.loads((experiment / "predictions" / "semantic-ids-cf+ensemble2.summary.json")
                        .read_text())
