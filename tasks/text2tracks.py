@@ -38,7 +38,7 @@ from text2tracks_jax.evaluation import metrics
 from text2tracks_jax.ids.id_map import load_id_map, rank_tracks
 
 DEFAULT_BASE_VOCAB_SIZE = 8000
-# Pretrained encoders (`models.bert.ENCODERS`) whose query-vocabulary task
+# Pretrained encoders (`models.configs.ENCODERS`) whose query-vocabulary task
 # variants `register_run` adds when their files are installed.
 PRETRAINED_ENCODERS = ("minilm",)
 CONTENT_STRATEGIES = ("artist-name-track-name",)
@@ -204,6 +204,7 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
   shared_model = vocabularies.build_id_model(
       base_vocabulary_model(run_dir, prepared, any_content, base_vocab_size, base_spm, build),
       all_tokens, run_dir / "vocab" / "shared" / "spiece.model", num_extra_ids, build)
+  encoder_vocabs = {e: _encoder_vocab_file(e) for e in PRETRAINED_ENCODERS}
   for id_dir, id_map in zip(id_dirs, id_maps):
     base = base_vocabulary_model(run_dir, prepared, id_map.strategy in CONTENT_STRATEGIES,
                                  base_vocab_size, base_spm, build)
@@ -215,8 +216,7 @@ def register_run(run_dir, dataset: str | None = None, base_spm: str | None = Non
       _register_task(task, source, id_map, model_path)
       _TASK_INPUTS[task] = {"data": run_dir / "data", "id_map": id_dir,
                             "vocabulary": Path(model_path)}
-    for encoder in PRETRAINED_ENCODERS:
-      words = _encoder_vocab_file(encoder)
+    for encoder, words in encoder_vocabs.items():
       if words is not None:
         task = task_name(dataset, id_map.strategy, encoder)
         _register_task(task, source, id_map, model, wordpiece.WordPieceVocabulary(words))

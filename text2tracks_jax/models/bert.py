@@ -29,7 +29,6 @@ frozen encoder costs one forward pass per step and no backward.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -39,36 +38,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from text2tracks_jax.models.configs import BertConfig, encoder_config
+
 Array = jax.Array
 
 MASK_BIAS = -1e10  # as network.MASK_BIAS: finite, so a fully masked row stays finite
-
-
-@dataclasses.dataclass(frozen=True)
-class BertConfig:
-  vocab_size: int = 30522
-  hidden_size: int = 384
-  num_layers: int = 6
-  num_heads: int = 12
-  intermediate_size: int = 1536
-  max_position_embeddings: int = 512
-  type_vocab_size: int = 2
-  layer_norm_eps: float = 1e-12
-
-  @property
-  def head_dim(self) -> int:
-    return self.hidden_size // self.num_heads
-
-
-# The pretrained encoders a `T5Config.encoder` may name: their shapes (checked
-# against the checkpoint's config.json on import).
-ENCODERS = {"minilm": BertConfig()}
-
-
-def encoder_config(name: str) -> BertConfig:
-  if name not in ENCODERS:
-    raise ValueError(f"unknown pretrained encoder {name!r}; known: {sorted(ENCODERS)}")
-  return ENCODERS[name]
 
 
 def default_checkpoint_dir(name: str = "minilm") -> Path:
@@ -229,7 +203,7 @@ def _hf_to_tree(tensors: Dict[str, np.ndarray], config: BertConfig) -> dict:
 def load_checkpoint(name: str = "minilm", path: Optional[str] = None) -> dict:
   """The pretrained encoder's parameter tree (float32 NumPy) from `path` (a
   Hugging Face BERT directory: config.json + model.safetensors) or the
-  packaged files. Its config.json must match `ENCODERS[name]`."""
+  packaged files. Its config.json must match `configs.ENCODERS[name]`."""
   from safetensors.numpy import load_file  # pylint: disable=import-outside-toplevel
   config = encoder_config(name)
   directory = Path(path) if path else default_checkpoint_dir(name)
@@ -246,8 +220,3 @@ def load_checkpoint(name: str = "minilm", path: Optional[str] = None) -> dict:
   tensors = load_file(str(directory / "model.safetensors"))
   tensors = {k[len("bert."):] if k.startswith("bert.") else k: v for k, v in tensors.items()}
   return _hf_to_tree(tensors, config)
-
-
-def vocab_file(name: str = "minilm", path: Optional[str] = None) -> Path:
-  """The encoder's WordPiece vocab.txt (the query vocabulary of its tasks)."""
-  return (Path(path) if path else default_checkpoint_dir(name)) / "vocab.txt"

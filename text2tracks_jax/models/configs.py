@@ -25,9 +25,35 @@ from typing import Tuple
 
 import jax.numpy as jnp
 
-from text2tracks_jax.models import bert
-
 REMAT_POLICIES = ("none", "full", "dots")
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig:
+  """Shapes of a pretrained BERT encoder (`models/bert.py`), Hugging Face's names."""
+  vocab_size: int = 30522
+  hidden_size: int = 384
+  num_layers: int = 6
+  num_heads: int = 12
+  intermediate_size: int = 1536
+  max_position_embeddings: int = 512
+  type_vocab_size: int = 2
+  layer_norm_eps: float = 1e-12
+
+  @property
+  def head_dim(self) -> int:
+    return self.hidden_size // self.num_heads
+
+
+# The pretrained encoders a `T5Config.encoder` may name, with their shapes
+# (checked against the checkpoint's config.json on import).
+ENCODERS = {"minilm": BertConfig()}
+
+
+def encoder_config(name: str) -> BertConfig:
+  if name not in ENCODERS:
+    raise ValueError(f"unknown pretrained encoder {name!r}; known: {sorted(ENCODERS)}")
+  return ENCODERS[name]
 SIZES = ("tiny", "small", "base", "large", "xl")
 
 
@@ -57,7 +83,7 @@ class T5Config:
       "none", "full" (recompute everything) or "dots" (save matmul outputs
       without batch dims, jax.checkpoint_policies.dots_with_no_batch_dims_saveable).
     encoder: "t5" (the T5 encoder, sharing the token embedding) or the name of
-      a pretrained BERT encoder (`bert.ENCODERS`: "minilm"), warm-started from
+      a pretrained BERT encoder (`ENCODERS`: "minilm", `models/bert.py`), warm-started from
       its checkpoint and projected to d_model (Rothe et al. 2020). Its tasks
       read queries with the encoder's WordPiece (`tasks.task_name(...,
       encoder=...)`); the num_encoder_layers / d_kv / num_heads / d_ff fields
@@ -89,8 +115,8 @@ class T5Config:
     if self.remat_policy not in REMAT_POLICIES:
       raise ValueError(f"T5Config.remat_policy must be one of {REMAT_POLICIES}, "
                        f"got {self.remat_policy!r}")
-    if self.encoder != "t5" and self.encoder not in bert.ENCODERS:
-      raise ValueError(f"T5Config.encoder must be 't5' or one of {sorted(bert.ENCODERS)}, "
+    if self.encoder != "t5" and self.encoder not in ENCODERS:
+      raise ValueError(f"T5Config.encoder must be 't5' or one of {sorted(ENCODERS)}, "
                        f"got {self.encoder!r}")
     if self.frozen_encoder_layers < 0:
       raise ValueError("T5Config.frozen_encoder_layers must be >= 0, got "
